@@ -1,0 +1,1 @@
+"""The tracer: Python kernel functions -> IR (see jit.py, builder.py, regions.py)."""

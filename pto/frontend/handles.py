@@ -1,0 +1,201 @@
+"""The Python objects a kernel author holds while tracing: `Tensor` and `Scalar`.
+
+A handle names a storage plus a view path (slices and reshapes from the storage). Its IR value is
+re-derived whenever the storage has a newer version (see builder.py).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import PlSyntaxError, PlTypeError, PlValueError
+from ..ir import ops
+from ..ir.core import Value
+from ..ir.types import DType, ScalarType
+from . import builder as B
+from .source import user_loc
+
+
+class Traced:
+    __slots__ = ("_storage", "_path", "_value", "_derived")
+
+    def __init__(self, storage: "B.Storage", path: tuple = (), value: Value | None = None):
+        self._storage = storage
+        self._path = path
+        self._value = value if value is not None else storage.current
+        # version of the storage -> (view derived from it, frame it was derived in)
+        self._derived: dict[Value, tuple[Value, "B.Frame | None"]] = {
+            storage.current: (self._value, B.active().frame if path else None)}
+
+    @property
+    def value(self) -> Value:
+        """The IR value of this handle here: its view re-derived from the storage's current
+        version, unless a derivation from that version is still in scope."""
+        b = B.active()
+        cur = b.current(self._storage)
+        hit = self._derived.get(cur)
+        if hit is not None and (hit[1] is None or not hit[1].closed):
+            self._value = hit[0]
+            return hit[0]
+        v = cur
+        for step in self._path:
+            v = _apply_view(v, step)
+        self._derived[cur] = (v, b.frame if self._path else None)
+        self._value = v
+        return v
+
+    @property
+    def type(self):
+        return self._value.type
+
+    @property
+    def dtype(self) -> DType:
+        return self._value.type.dtype
+
+    def _rebind(self, storage: "B.Storage", path: tuple = ()) -> tuple:
+        old = (self._storage, self._path, self._value, self._derived)
+        self._storage, self._path, self._value = storage, path, storage.current
+        self._derived = {storage.current: (storage.current, None)}
+        return old
+
+    def _restore(self, old: tuple) -> None:
+        self._storage, self._path, self._value, self._derived = old
+
+    def __bool__(self) -> bool:
+        raise PlSyntaxError("a traced value is used as a Python bool (while, and/or, assert, or an `if` "
+                            "inside a statement that has break/continue/return); only a plain `if` on a "
+                            "traced scalar becomes a branch", user_loc())
+
+    def __index__(self) -> int:
+        raise PlSyntaxError("a traced value is used where Python needs a compile-time int (range(), a "
+                            "shape, a list index); use pl.range for loops over traced bounds", user_loc())
+
+    __int__ = __index__
+
+    def __iter__(self):
+        raise PlSyntaxError("a traced tensor cannot be iterated in Python; use pl.range and slices",
+                            user_loc())
+
+
+def _apply_view(v: Value, step: tuple) -> Value:
+    kind, *args = step
+    if kind == "slice":
+        return B.active().emit(ops.Slice, src=v, offsets=args[0], sizes=args[1])[0]
+    return B.active().emit(ops.Reshape, src=v, shape=args[0])[0]
+
+
+def wrap(value: Value, kind: str | None = None) -> "Tensor | Scalar":
+    """A handle over a fresh op result (a new storage)."""
+    b = B.active()
+    if isinstance(value.type, ScalarType):
+        return Scalar(b.new_storage(value, "scalar"))
+    return Tensor(b.new_storage(value, kind or "tile"))
+
+
+def _binary(cls, a: Any, b: Any) -> "Tensor | Scalar":
+    from ..language import ops as L
+    return L.binary(cls, a, b)
+
+
+class Tensor(Traced):
+    """A traced tensor: a view of a parameter, a `create_tensor`, or a tile computed by ops."""
+
+    __slots__ = ()
+
+    @property
+    def shape(self) -> list[int]:
+        return list(self._value.type.shape)
+
+    @property
+    def ndim(self) -> int:
+        return len(self._value.type.shape)
+
+    def __repr__(self) -> str:
+        return f"Tensor({self._value.type})"
+
+    def view(self, step: tuple) -> "Tensor":
+        view = _apply_view(self.value, step)  # self.value first: it settles storage.current
+        return Tensor(self._storage, self._path + (step,), view)
+
+    def __getitem__(self, key: Any) -> "Tensor | Scalar":
+        from ..language.ops import subscript
+        return subscript(self, key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        from ..language.ops import subscript_assign
+        subscript_assign(self, key, value)
+
+    __add__ = lambda a, b: _binary(ops.Add, a, b)  # noqa: E731
+    __radd__ = lambda a, b: _binary(ops.Add, b, a)  # noqa: E731
+    __sub__ = lambda a, b: _binary(ops.Sub, a, b)  # noqa: E731
+    __rsub__ = lambda a, b: _binary(ops.Sub, b, a)  # noqa: E731
+    __mul__ = lambda a, b: _binary(ops.Mul, a, b)  # noqa: E731
+    __rmul__ = lambda a, b: _binary(ops.Mul, b, a)  # noqa: E731
+    __truediv__ = lambda a, b: _binary(ops.Div, a, b)  # noqa: E731
+    __rtruediv__ = lambda a, b: _binary(ops.Div, b, a)  # noqa: E731
+    __lt__ = lambda a, b: _binary(ops.Lt, a, b)  # noqa: E731
+    __le__ = lambda a, b: _binary(ops.Le, a, b)  # noqa: E731
+    __gt__ = lambda a, b: _binary(ops.Gt, a, b)  # noqa: E731
+    __ge__ = lambda a, b: _binary(ops.Ge, a, b)  # noqa: E731
+
+    def __neg__(self) -> "Tensor":
+        from ..language import ops as L
+        return L.neg(self)
+
+
+class Scalar(Traced):
+    """A traced scalar (loop index, value read from a tensor, index arithmetic).
+
+    `affine` remembers `base + const` for values built by adding Python ints, so that a slice
+    `t[i : i + 8]` has the static size 8 even though `i` is traced.
+    """
+
+    __slots__ = ("affine",)
+
+    def __init__(self, storage: "B.Storage", path: tuple = (), value: Value | None = None):
+        super().__init__(storage, path, value)
+        self.affine: tuple[Value, int] | None = None
+
+    def __repr__(self) -> str:
+        return f"Scalar({self._value.type})"
+
+    __add__ = lambda a, b: _binary(ops.Add, a, b)  # noqa: E731
+    __radd__ = lambda a, b: _binary(ops.Add, b, a)  # noqa: E731
+    __sub__ = lambda a, b: _binary(ops.Sub, a, b)  # noqa: E731
+    __rsub__ = lambda a, b: _binary(ops.Sub, b, a)  # noqa: E731
+    __mul__ = lambda a, b: _binary(ops.Mul, a, b)  # noqa: E731
+    __rmul__ = lambda a, b: _binary(ops.Mul, b, a)  # noqa: E731
+    __truediv__ = lambda a, b: _binary(ops.Div, a, b)  # noqa: E731
+    __rtruediv__ = lambda a, b: _binary(ops.Div, b, a)  # noqa: E731
+    __floordiv__ = lambda a, b: _binary(ops.Floordiv, a, b)  # noqa: E731
+    __rfloordiv__ = lambda a, b: _binary(ops.Floordiv, b, a)  # noqa: E731
+    __mod__ = lambda a, b: _binary(ops.Mod, a, b)  # noqa: E731
+    __rmod__ = lambda a, b: _binary(ops.Mod, b, a)  # noqa: E731
+    __lt__ = lambda a, b: _binary(ops.Lt, a, b)  # noqa: E731
+    __le__ = lambda a, b: _binary(ops.Le, a, b)  # noqa: E731
+    __gt__ = lambda a, b: _binary(ops.Gt, a, b)  # noqa: E731
+    __ge__ = lambda a, b: _binary(ops.Ge, a, b)  # noqa: E731
+    __eq__ = lambda a, b: _binary(ops.Eq, a, b)  # noqa: E731
+    __ne__ = lambda a, b: _binary(ops.Ne, a, b)  # noqa: E731
+    __hash__ = object.__hash__
+
+    def __neg__(self) -> "Scalar":
+        return _binary(ops.Sub, 0, self)
+
+
+def index_scalar(value: Value) -> Scalar:
+    s = wrap(value)
+    s.affine = (value, 0)
+    return s
+
+
+def require_tensor(x: Any, what: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise PlTypeError(f"{what} must be a tensor, got {type(x).__name__}", user_loc())
+    return x
+
+
+def check_writable(t: Tensor) -> None:
+    if t._storage.kind == "in":
+        raise PlValueError(f"write to the input parameter '{t._storage.hint}'; declare it "
+                           f"pl.Out[...] or pl.InOut[...] to write it", user_loc())
+

@@ -1,0 +1,126 @@
+"""Rewrite a kernel's `if` statements so both arms can be traced.
+
+    if cond:            def __pto_then_N(x, y): <then>; return (x, y)
+        <then>    ==>   def __pto_else_N(x, y): <else>; return (x, y)
+    else:               (x, y) = __pto_branch__(cond, __pto_then_N, __pto_else_N, ("x", "y"),
+        <else>                                  (locals().get("x", UNDEF), locals().get("y", UNDEF)))
+
+`x, y` are the names either arm assigns. The new AST is compiled directly (never unparsed), so every
+statement keeps its original file and line. An `if` whose arms contain return/break/continue/yield
+or global/nonlocal stays as it is (a traced condition there is reported as unsupported).
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import textwrap
+import types
+
+from .regions import UNDEF, branch
+
+_ESCAPES = (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal)
+
+
+def _escapes(stmts: list[ast.stmt]) -> bool:
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, _ESCAPES):
+                return True
+    return False
+
+
+def _stored_names(stmts: list[ast.stmt]) -> list[str]:
+    names: dict[str, None] = {}
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names[node.id] = None
+    return [n for n in names if not n.startswith("__pto_")]
+
+
+class _IfRewriter(ast.NodeTransformer):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        self.generic_visit(node)
+        return node
+
+    def visit_If(self, node: ast.If):
+        self.generic_visit(node)
+        if _escapes(node.body) or _escapes(node.orelse):
+            return node
+        self.count += 1
+        names = _stored_names(node.body + node.orelse)
+        then_name, else_name = f"__pto_then_{self.count}", f"__pto_else_{self.count}"
+        out = ast.Tuple([ast.Name(n, ast.Load()) for n in names], ast.Load())
+        args = ast.arguments(posonlyargs=[], args=[ast.arg(n) for n in names], kwonlyargs=[],
+                             kw_defaults=[], defaults=[])
+
+        def arm(name: str, body: list[ast.stmt]) -> ast.FunctionDef:
+            return ast.FunctionDef(name=name, args=args, body=(body or [ast.Pass()]) + [ast.Return(out)],
+                                   decorator_list=[], returns=None)
+
+        current = [ast.Call(ast.Attribute(ast.Call(ast.Name("locals", ast.Load()), [], []), "get", ast.Load()),
+                            [ast.Constant(n), ast.Name("__pto_undef__", ast.Load())], []) for n in names]
+        call = ast.Call(ast.Name("__pto_branch__", ast.Load()),
+                        [node.test, ast.Name(then_name, ast.Load()), ast.Name(else_name, ast.Load()),
+                         ast.Tuple([ast.Constant(n) for n in names], ast.Load()),
+                         ast.Tuple(current, ast.Load())], [])
+        if names:
+            target = ast.Tuple([ast.Name(n, ast.Store()) for n in names], ast.Store())
+            tail: ast.stmt = ast.Assign([target], call)
+        else:
+            tail = ast.Expr(call)
+        new = [arm(then_name, node.body), arm(else_name, node.orelse), tail]
+        for stmt in new:
+            ast.copy_location(stmt, node)
+            for child in ast.walk(stmt):
+                if not hasattr(child, "lineno"):
+                    ast.copy_location(child, node)
+        return new
+
+
+@functools.lru_cache(maxsize=512)
+def _rewritten_code(fn_code: types.CodeType, source: str) -> types.CodeType | None:
+    tree = ast.parse(textwrap.dedent(source))
+    ast.increment_lineno(tree, fn_code.co_firstlineno - 1)
+    fdef = tree.body[0]
+    if not any(isinstance(n, ast.If) for n in ast.walk(fdef)):
+        return None
+    fdef.decorator_list = []
+    fdef = _IfRewriter().visit(fdef)
+    params = list(fn_code.co_freevars) + ["__pto_branch__", "__pto_undef__"]
+    factory = ast.FunctionDef(
+        name="__pto_factory",
+        args=ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in params], kwonlyargs=[],
+                           kw_defaults=[], defaults=[]),
+        body=[fdef, ast.Return(ast.Name(fdef.name, ast.Load()))], decorator_list=[], returns=None)
+    module = ast.Module([factory], type_ignores=[])
+    ast.copy_location(factory, fdef)
+    ast.fix_missing_locations(module)
+    return compile(module, fn_code.co_filename, "exec")
+
+
+def traceable(fn: types.FunctionType) -> types.FunctionType:
+    """`fn` with its `if` statements rewritten for tracing (fn itself when it has none)."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return fn
+    code = _rewritten_code(fn.__code__, source)
+    if code is None:
+        return fn
+    namespace: dict = {}
+    exec(code, fn.__globals__, namespace)
+    cells = []
+    for cell in fn.__closure__ or ():
+        try:
+            cells.append(cell.cell_contents)
+        except ValueError:
+            cells.append(None)
+    new = namespace["__pto_factory"](*cells, branch, UNDEF)
+    new.__defaults__ = fn.__defaults__
+    new.__kwdefaults__ = fn.__kwdefaults__
+    return new

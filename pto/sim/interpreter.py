@@ -1,0 +1,272 @@
+"""The reference interpreter: executes an IR function in program order with numpy.
+
+It is the semantic ground truth (platform `ref`). Memory (parameters and `create_tensor` buffers)
+is updated in place, so views see every write, exactly as DESIGN.md §3 defines; tiles are values
+(a write into a tile produces a new array). One handler per op class.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import PlValueError
+from ..ir import ops
+from ..ir.core import Function, Op, Region, Value
+from ..ir.ops.memory import storage_of
+from ..ir.types import ScalarType, TensorType
+from . import numerics as N
+
+Env = dict[Value, Any]
+
+
+def memory_values(f: Function) -> set[Value]:
+    """Values that denote GM memory (written in place): params, create_tensor, their views and
+    versions, and region arguments/results that carry them."""
+    mem: set[Value] = {p.value for p in f.params if isinstance(p.value.type, TensorType)}
+
+    def region(r: Region) -> list[Value]:
+        for op in r.ops:
+            visit(op)
+        return list(r.ops[-1].values) if r.ops and hasattr(r.ops[-1], "values") else []
+
+    def visit(op: Op) -> None:
+        if isinstance(op, ops.CreateTensor):
+            mem.update(op.results)
+        elif isinstance(op, (ops.Slice, ops.Reshape)) and op.src in mem:
+            mem.update(op.results)
+        elif isinstance(op, (ops.Assemble, ops.Write)) and storage_of(op.dst) in mem:
+            mem.update(op.results)
+        elif isinstance(op, ops.ForLoop):
+            body = op.regions[0]
+            for arg, init in zip(body.args[1:], op.init):
+                if init in mem:
+                    mem.add(arg)
+            yields = region(body)
+            mem.update(r for r, y in zip(op.results, yields) if y in mem)
+        elif op.regions:
+            yields = [region(r) for r in op.regions][0]
+            mem.update(r for r, y in zip(op.results, yields) if y in mem)
+
+    region(f.body)
+    return mem
+
+
+class Interpreter:
+    def __init__(self, f: Function):
+        self.f = f
+        self.memory = memory_values(f)
+
+    def run(self, args: list[Any]) -> list[np.ndarray]:
+        env: Env = {}
+        for p, a in zip(self.f.params, args):
+            env[p.value] = a if isinstance(p.value.type, TensorType) else _scalar(a, p.value.type)
+        outs = self.region(self.f.body, env)
+        return [np.array(env_value) for env_value in outs]
+
+    def region(self, r: Region, env: Env) -> list[Any]:
+        for op in r.ops:
+            if op.is_terminator:
+                return [env[v] for v in op.values]
+            handler = HANDLERS[type(op)]
+            results = handler(self, op, env)
+            for v, x in zip(op.results, results):
+                env[v] = x
+        return []
+
+
+def _scalar(x: Any, t: ScalarType) -> np.generic:
+    return np.asarray(x).astype(t.dtype.np)[()]
+
+
+def _idx(x: int | Value, env: Env) -> int:
+    return x if isinstance(x, int) else int(env[x])
+
+
+def _box(op: Op, shape: tuple, offsets: tuple, sizes: tuple, env: Env) -> tuple:
+    offs = [_idx(o, env) for o in offsets]
+    for d, (o, s, dim) in enumerate(zip(offs, sizes, shape)):
+        if o < 0 or o + s > dim:
+            raise PlValueError(f"{op.name}: index out of bounds in dim {d}: offset {o} + size {s} > {dim} "
+                               f"(tensor shape {list(shape)})", op.loc)
+    return tuple(np.s_[o:o + s] for o, s in zip(offs, sizes))
+
+
+H: dict[type, Callable] = {}
+
+
+def handles(*classes: type):
+    def deco(fn: Callable) -> Callable:
+        for c in classes:
+            H[c] = fn
+        return fn
+    return deco
+
+
+@handles(ops.CreateTensor)
+def _create(it, op, env):
+    # Uninitialised memory: a recognisable poison, never silently zero.
+    if op.dtype.is_float:
+        return [np.full(op.shape, np.nan, dtype=op.dtype.np)]
+    nbytes = int(np.prod(op.shape)) * op.dtype.np.itemsize
+    return [np.full(nbytes, 0xA5, dtype=np.uint8).view(op.dtype.np).reshape(op.shape)]
+
+
+@handles(ops.Full)
+def _full(it, op, env):
+    return [np.full(op.shape, op.value, dtype=op.dtype.np)]
+
+
+@handles(ops.Arange)
+def _arange(it, op, env):
+    n = int(np.prod(op.shape))
+    return [(np.arange(n, dtype=np.int64) + op.start).astype(op.dtype.np).reshape(op.shape)]
+
+
+@handles(ops.Const)
+def _const(it, op, env):
+    return [np.asarray(op.value).astype(op.dtype.np)[()]]
+
+
+@handles(ops.Slice)
+def _slice(it, op, env):
+    src = env[op.src]
+    return [src[_box(op, src.shape, op.offsets, op.sizes, env)]]
+
+
+@handles(ops.Reshape)
+def _reshape(it, op, env):
+    src = env[op.src]
+    out = src.reshape(op.shape)
+    if op.src in it.memory and not np.shares_memory(out, src):
+        raise PlValueError("reshape of a non-contiguous view of memory", op.loc)
+    return [out]
+
+
+@handles(ops.Load)
+def _load(it, op, env):
+    return [np.array(env[op.src])]
+
+
+def _chain(v: Value) -> tuple[Value, list[Op]]:
+    steps = []
+    while isinstance(v.owner, (ops.Slice, ops.Reshape)):
+        steps.append(v.owner)
+        v = v.owner.src
+    return v, steps[::-1]
+
+
+def _writable_view(it: Interpreter, dst: Value, env: Env) -> tuple[np.ndarray, np.ndarray]:
+    """(storage array to be the result, view of it to write into): in place for memory, a copy
+    for tiles."""
+    storage, steps = _chain(dst)
+    if storage in it.memory:
+        return env[storage], env[dst]
+    root = np.array(env[storage])
+    view = root
+    for s in steps:
+        view = view[_box(s, view.shape, s.offsets, s.sizes, env)] if isinstance(s, ops.Slice) else view.reshape(s.shape)
+    return root, view
+
+
+@handles(ops.Assemble)
+def _assemble(it, op, env):
+    root, view = _writable_view(it, op.dst, env)
+    view[_box(op, view.shape, op.offsets, op.src.type.shape, env)] = env[op.src]
+    return [root]
+
+
+@handles(ops.Write)
+def _write(it, op, env):
+    root, view = _writable_view(it, op.dst, env)
+    box = _box(op, view.shape, op.offsets, (1,) * view.ndim, env)
+    view[box] = env[op.value]
+    return [root]
+
+
+@handles(ops.Read)
+def _read(it, op, env):
+    src = env[op.src]
+    box = _box(op, src.shape, op.offsets, (1,) * src.ndim, env)
+    return [src[box].reshape(())[()]]
+
+
+@handles(*ops.BINARY_OPS)
+def _binary(it, op, env):
+    return [N.binary(type(op), env[op.lhs], env[op.rhs], op.lhs.type.dtype, op.results[0].type.dtype)]
+
+
+@handles(*ops.UNARY_OPS)
+def _unary(it, op, env):
+    return [N.unary(type(op), env[op.src], op.src.type.dtype)]
+
+
+@handles(ops.Where)
+def _where(it, op, env):
+    return [np.where(env[op.cond], env[op.lhs], env[op.rhs]).astype(op.results[0].type.dtype.np)]
+
+
+@handles(ops.Cast)
+def _cast(it, op, env):
+    out = N.cast(env[op.src], op.src.type.dtype, op.dtype, op.mode)
+    return [out[()] if isinstance(op.results[0].type, ScalarType) else out]
+
+
+@handles(*ops.REDUCE_OPS)
+def _reduce(it, op, env):
+    return [N.reduce(type(op), env[op.src], op.src.type.dtype)]
+
+
+@handles(*ops.EXPAND_OPS)
+def _expand(it, op, env):
+    return [N.expand(type(op), env[op.src], env[op.vec], op.src.type.dtype)]
+
+
+@handles(ops.Matmul)
+def _matmul(it, op, env):
+    return [N.matmul(env[op.lhs], env[op.rhs], op.a_trans, op.b_trans, op.results[0].type.dtype)]
+
+
+@handles(ops.MatmulAcc)
+def _matmul_acc(it, op, env):
+    return [N.matmul_acc(env[op.acc], env[op.lhs], env[op.rhs], op.a_trans, op.b_trans)]
+
+
+@handles(ops.ForLoop)
+def _for(it, op, env):
+    start, stop, step = (_idx(x, env) for x in (op.start, op.stop, op.step))
+    body = op.regions[0]
+    carried = [env[v] for v in op.init]
+    for i in range(start, stop, step):
+        env[body.args[0]] = np.int64(i)
+        for a, x in zip(body.args[1:], carried):
+            env[a] = x
+        carried = it.region(body, env)
+    return carried
+
+
+@handles(ops.If)
+def _if(it, op, env):
+    return it.region(op.regions[0 if bool(env[op.cond]) else 1], env)
+
+
+@handles(ops.At, ops.Scope, ops.InlineCall)
+def _plain_region(it, op, env):
+    return it.region(op.regions[0], env)
+
+
+@handles(ops.Spmd)
+def _spmd(it, op, env):
+    body = op.regions[0]
+    outs: list[Any] = []
+    for blk in range(op.blocks):
+        env[body.args[0]] = np.int64(blk)
+        outs = it.region(body, env)
+    return outs
+
+
+HANDLERS = H
+
+
+def run_function(f: Function, args: list[Any]) -> list[np.ndarray]:
+    return Interpreter(f).run(args)
