@@ -88,8 +88,20 @@ class Printer:
         for op in region.ops:
             self.op(op, depth)
 
+    def _name_inside(self, op: Op) -> None:
+        """Name values defined inside regions before the op's own results, so a version made
+        inside a loop keeps its hint (`out.1`) and the loop's result gets the suffixed name."""
+        for region in op.regions:
+            for a in region.args:
+                self.name(a)
+            for inner in region.ops:
+                self._name_inside(inner)
+                for r in inner.results:
+                    self.name(r)
+
     def op(self, op: Op, depth: int) -> None:
         pad = self.indent * depth
+        self._name_inside(op)
         head = ""
         if op.results:
             head = ", ".join(self.name(r) for r in op.results) + " = "
