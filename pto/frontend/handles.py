@@ -145,15 +145,15 @@ class Tensor(Traced):
 class Scalar(Traced):
     """A traced scalar (loop index, value read from a tensor, index arithmetic).
 
-    `affine` remembers `base + const` for values built by adding Python ints, so that a slice
-    `t[i : i + 8]` has the static size 8 even though `i` is traced.
+    `affine` is its affine form when it was built by + - and * by constants (see affine.py), so that
+    `t[i : i + 8]` has the static size 8 even though `i` is traced; None means "an atom".
     """
 
     __slots__ = ("affine",)
 
     def __init__(self, storage: "B.Storage", path: tuple = (), value: Value | None = None):
         super().__init__(storage, path, value)
-        self.affine: tuple[Value, int] | None = None
+        self.affine = None
 
     def __repr__(self) -> str:
         return f"Scalar({self._value.type})"
@@ -183,9 +183,7 @@ class Scalar(Traced):
 
 
 def index_scalar(value: Value) -> Scalar:
-    s = wrap(value)
-    s.affine = (value, 0)
-    return s
+    return wrap(value)
 
 
 def require_tensor(x: Any, what: str) -> Tensor:

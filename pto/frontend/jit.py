@@ -53,7 +53,24 @@ def _bind(fn: Callable, args: tuple, kwargs: dict) -> list[tuple[str, Any, Any]]
     except TypeError as e:
         raise PlTypeError(f"{fn.__name__}(): {e}", user_loc()) from None
     bound.apply_defaults()
-    return [(name, value, sig.parameters[name].annotation) for name, value in bound.arguments.items()]
+    return [(name, value, _annotation(fn, sig.parameters[name].annotation)) for name, value in bound.arguments.items()]
+
+
+def _annotation(fn: Callable, annotation: Any) -> Any:
+    """Evaluate a string annotation (`from __future__ import annotations`) where fn was defined."""
+    if not isinstance(annotation, str):
+        return annotation
+    scope = dict(fn.__globals__)
+    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+        try:
+            scope[name] = cell.cell_contents
+        except ValueError:
+            pass
+    try:
+        return eval(annotation, scope)  # noqa: S307 - the user's own annotation text
+    except Exception as e:
+        raise PlTypeError(f"cannot evaluate the annotation {annotation!r} of {fn.__name__}: {e}",
+                          _function_loc(fn)) from None
 
 
 def _arg_spec(name: str, value: Any, annotation: Any) -> ArgSpec:
@@ -167,8 +184,6 @@ class JitFunction:
                 params.append(Param(v, spec.direction))
                 kind = spec.direction if spec.kind == "tensor" else "scalar"
                 handle = (Tensor if spec.kind == "tensor" else Scalar)(B.Storage(v, frame, kind, loc, spec.name))
-                if isinstance(handle, Scalar):
-                    handle.affine = (v, 0)
                 call_args.append(handle)
             result = traceable(self.fn)(*call_args)
             outs = () if result is None else result if isinstance(result, tuple) else (result,)

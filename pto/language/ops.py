@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from ..errors import PlTypeError, PlValueError
 from ..frontend import builder as B
+from ..frontend.affine import Affine
 from ..frontend.handles import Scalar, Tensor, Traced, check_writable, require_tensor, wrap
 from ..frontend.source import user_loc
 from ..ir import ops
@@ -24,11 +25,7 @@ def _emit(cls, **fields) -> Value:
 
 def const(value: Any, dtype: DType = INDEX) -> Scalar:
     """A traced scalar constant."""
-    v = _emit(ops.Const, value=_coerce_number(value, dtype), dtype=dtype)
-    s = wrap(v)
-    if dtype == INDEX:
-        s.affine = None
-    return s
+    return wrap(_emit(ops.Const, value=_coerce_number(value, dtype), dtype=dtype))
 
 
 def _coerce_number(x: Any, dtype: DType) -> int | float:
@@ -59,15 +56,15 @@ def _widen_index(v: Value) -> Value:
 def binary(cls, a: Any, b: Any) -> Tensor | Scalar:
     if isinstance(a, Number) and isinstance(b, Number):
         raise PlTypeError("both operands are Python numbers; compute them in Python", user_loc())
+    if cls in (ops.Add, ops.Sub) and isinstance(b, int) and b == 0 and isinstance(a, Scalar):
+        return a  # i + 0 is i: keeps index expressions small
     like = (a if isinstance(a, Traced) else b).dtype
-    if cls in (ops.Add, ops.Sub) and _affine_fold(cls, a, b) is not None:
-        return _affine_fold(cls, a, b)
     va, vb = _operand(a, like), _operand(b, like)
     if _both_int_scalars(va, vb) and va.type.dtype != vb.type.dtype:
         va, vb = _widen_index(va), _widen_index(vb)  # scalar integer arithmetic widens to INDEX
     out = wrap(_emit(cls, lhs=va, rhs=vb))
     if isinstance(out, Scalar):
-        out.affine = (_affine_of(cls, a, b) if cls in (ops.Add, ops.Sub) else None) or (out.value, 0)
+        out.affine = _affine_result(cls, a, b)
     return out
 
 
@@ -75,19 +72,27 @@ def _both_int_scalars(a: Value, b: Value) -> bool:
     return all(isinstance(v.type, ScalarType) and v.type.dtype.is_int for v in (a, b))
 
 
-def _affine_fold(cls, a: Any, b: Any):
-    """`i + 0` and `i - 0` are `i` itself (keeps index expressions small)."""
-    if isinstance(b, int) and b == 0 and isinstance(a, Scalar):
-        return a
+def affine_of(x: Any) -> Affine | None:
+    """The affine form of an int or a traced integer scalar (None for anything else)."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, int):
+        return Affine(frozenset(), x)
+    if isinstance(x, Scalar) and x.dtype.is_int:
+        return x.affine or Affine.of_atom(x._storage)
     return None
 
 
-def _affine_of(cls, a: Any, b: Any) -> tuple[Value, int] | None:
-    sign = 1 if cls is ops.Add else -1
-    if isinstance(a, Scalar) and isinstance(b, int) and a.affine is not None:
-        return (a.affine[0], a.affine[1] + sign * b)
-    if cls is ops.Add and isinstance(b, Scalar) and isinstance(a, int) and b.affine is not None:
-        return (b.affine[0], b.affine[1] + a)
+def _affine_result(cls, a: Any, b: Any) -> Affine | None:
+    fa, fb = affine_of(a), affine_of(b)
+    if fa is None or fb is None:
+        return None
+    if cls is ops.Add:
+        return fa + fb
+    if cls is ops.Sub:
+        return fa - fb
+    if cls is ops.Mul and (fa.is_const or fb.is_const):
+        return fb.scale(fa.const) if fa.is_const else fa.scale(fb.const)
     return None
 
 
@@ -253,9 +258,7 @@ def read(t: Tensor, offsets: Sequence[Any], sizes: Sequence[int] | None = None) 
     """`pl.read(t, offsets)` reads one element; with `sizes` it copies a tile out."""
     t = require_tensor(t, "pl.read source")
     if sizes is None:
-        s = wrap(_emit(ops.Read, src=t.value, offsets=_indices(offsets, "pl.read offset")))
-        s.affine = (s.value, 0) if s.dtype.is_int else None
-        return s
+        return wrap(_emit(ops.Read, src=t.value, offsets=_indices(offsets, "pl.read offset")))
     view = slice(t, sizes, offsets)
     return wrap(_emit(ops.Load, src=view.value))
 
@@ -311,14 +314,12 @@ slice_all = builtins.slice(None)
 
 
 def _static_size(lo: Any, hi: Any) -> int:
-    if isinstance(lo, int) and isinstance(hi, int):
-        return hi - lo
-    la = (None, lo) if isinstance(lo, int) else (lo.affine if isinstance(lo, Scalar) else None)
-    ha = (None, hi) if isinstance(hi, int) else (hi.affine if isinstance(hi, Scalar) else None)
-    if la is None or ha is None or la[0] is not ha[0]:
+    la, ha = affine_of(lo), affine_of(hi)
+    size = None if la is None or ha is None else ha - la
+    if size is None or not size.is_const:
         raise PlTypeError("slice bounds must differ by a compile-time constant (write t[i : i + 16])",
                           user_loc())
-    return ha[1] - la[1]
+    return size.const
 
 
 def subscript(t: Tensor, key: Any) -> Tensor | Scalar:

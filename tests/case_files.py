@@ -1,0 +1,20 @@
+"""Discovery of case files (examples and DSL test kernels) shared by the tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pto.cli import load_cases
+
+ROOT = Path(__file__).resolve().parent.parent
+CASE_FILES = sorted(ROOT.glob("examples/*.py")) + sorted(ROOT.glob("tests/kernels/*.py"))
+
+
+def all_cases():
+    """(file, case) for every case every case file defines, as pytest params with readable ids."""
+    import pytest
+
+    out = []
+    for f in CASE_FILES:
+        for case in load_cases(str(f), None):
+            out.append(pytest.param(f, case, id=f"{f.stem}:{case.name}"))
+    return out

@@ -1,0 +1,198 @@
+"""The tracer: memory effects through views and inline helpers, loops, branches, the jit cache."""
+from __future__ import annotations
+
+import importlib.util
+import textwrap
+
+import numpy as np
+
+import pto.language as pl
+from pto.ir import ops
+from pto.ir.printer import print_function
+
+
+def ops_of(fn, *args) -> list:
+    return [type(op) for op in fn.compile(*args).function.walk()]
+
+
+def f32(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def test_write_through_reshape_is_seen_by_reads_of_the_original_view():
+    @pl.jit
+    def k(x: pl.Tensor[[4, 8], pl.FP32], out: pl.Out[pl.Tensor[[4, 8], pl.FP32]]):
+        scratch = pl.create_tensor([4, 8], pl.FP32)
+        flat = pl.reshape(scratch, [32])
+        flat[0:32] = pl.reshape(x, [32])          # write through the reshape view
+        out[:, :] = pl.mul(scratch, 2.0)           # read through the original tensor
+
+    x, out = f32(4, 8), np.zeros((4, 8), np.float32)
+    k(x, out)
+    np.testing.assert_array_equal(out, x * 2)
+
+
+def test_scalar_write_in_inline_helper_orders_later_reads():
+    @pl.jit.inline
+    def put(table, i, v):
+        pl.write(table, [i, 0], v)                 # not returned: a write to the caller's buffer
+
+    @pl.jit.inline
+    def get(table, i):
+        return pl.read(table, [i, 0])
+
+    @pl.jit
+    def k(x: pl.Tensor[[4, 1], pl.INT32], out: pl.Out[pl.Tensor[[4, 1], pl.INT32]]):
+        out[:, :] = x
+        for i in pl.range(4):
+            put(out, i, get(out, i) + 1)
+        put(out, 0, get(out, 3))
+
+    x, out = np.arange(4, dtype=np.int32).reshape(4, 1), np.zeros((4, 1), np.int32)
+    k(x, out)
+    np.testing.assert_array_equal(out[:, 0], [4, 2, 3, 4])
+
+
+def test_assemble_into_a_parameter_the_helper_does_not_return():
+    @pl.jit.inline
+    def fill_rows(dst, src, r):
+        pl.assemble(dst, pl.exp(src[r : r + 2, :]), [r, 0])
+
+    @pl.jit.inline
+    def outer(dst, src):
+        for r in pl.static_range(0, 4, 2):
+            fill_rows(dst, src, r)
+
+    @pl.jit
+    def k(x: pl.Tensor[[4, 8], pl.FP32], out: pl.Out[pl.Tensor[[4, 8], pl.FP32]]):
+        outer(out, x)
+        out[0:1, :] = pl.add(out[0:1, :], out[3:4, :])
+
+    x, out = f32(4, 8), np.zeros((4, 8), np.float32)
+    k(x, out)
+    e = np.exp(x.astype(np.float64)).astype(np.float32)
+    e[0] = e[0] + e[3]
+    np.testing.assert_array_equal(out, e)
+    assert ops_of(k, x, out).count(ops.InlineCall) == 3  # outer and, nested in it, 2 x fill_rows
+
+
+def test_loop_carried_scalar_and_tile():
+    @pl.jit
+    def k(x: pl.Tensor[[8, 4], pl.FP32], out: pl.Out[pl.Tensor[[1, 4], pl.FP32]]):
+        acc = pl.full([1, 4], pl.FP32, 0.0)
+        n = pl.const(0, pl.INDEX)
+        for i in pl.range(8):
+            acc = pl.add(acc, x[i : i + 1, :])
+            n = n + 1
+        out[:, :] = pl.mul(acc, pl.cast(n, pl.FP32))
+
+    x, out = f32(8, 4), np.zeros((1, 4), np.float32)
+    k(x, out)
+    acc = np.zeros((1, 4), np.float32)
+    for i in range(8):
+        acc = acc + x[i : i + 1]
+    np.testing.assert_array_equal(out, acc * 8)
+
+
+def test_loop_writes_to_outer_buffer_are_carried():
+    @pl.jit
+    def k(x: pl.Tensor[[8, 4], pl.FP32], out: pl.Out[pl.Tensor[[8, 4], pl.FP32]]):
+        out[0:1, :] = x[0:1, :]
+        for i in pl.range(1, 8):
+            out[i : i + 1, :] = pl.add(out[i - 1 : i, :], x[i : i + 1, :])   # reads the previous write
+
+    x, out = f32(8, 4), np.zeros((8, 4), np.float32)
+    k(x, out)
+    np.testing.assert_array_equal(out, np.cumsum(x, axis=0, dtype=np.float32))
+
+
+def test_if_on_a_traced_scalar_is_a_branch_and_on_python_values_is_python():
+    flag = True
+
+    @pl.jit
+    def k(x: pl.Tensor[[2, 4], pl.FP32], n: pl.Scalar[pl.INT32], out: pl.Out[pl.Tensor[[2, 4], pl.FP32]]):
+        y = x
+        if flag:
+            y = pl.add(y, 1.0)
+        if n > 0:
+            y = pl.mul(y, 2.0)
+        else:
+            y = pl.neg(y)
+        out[:, :] = y
+
+    x = f32(2, 4)
+    for n, want in ((3, (x + 1) * 2), (0, -(x + 1))):
+        out = np.zeros_like(x)
+        k(x, n, out)
+        np.testing.assert_array_equal(out, want)
+    kinds = ops_of(k, x, 1, out)
+    assert kinds.count(ops.If) == 1 and kinds.count(ops.Add) == 1
+
+
+def test_spmd_both_forms_and_tuple_return():
+    @pl.jit
+    def k(x: pl.Tensor[[4, 8], pl.FP32], out: pl.Out[pl.Tensor[[4, 8], pl.FP32]]):
+        for b in pl.spmd(2, name_hint="loop_form"):
+            out[b * 2 : b * 2 + 2, :] = pl.exp(x[b * 2 : b * 2 + 2, :])
+        with pl.spmd(4, name_hint="with_form") as b:
+            out[b : b + 1, :] = pl.add(out[b : b + 1, :], 1.0)
+        total = pl.row_sum(out)
+        return total, pl.col_sum(out)
+
+    x, out = f32(4, 8), np.zeros((4, 8), np.float32)
+    rows, cols = k(x, out)
+    want = np.exp(x.astype(np.float64)).astype(np.float32) + 1
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(rows, want.sum(axis=1, keepdims=True, dtype=np.float32))
+    assert cols.shape == (1, 8)
+
+
+def test_scope_local_tensors_work_inside_their_scope():
+    @pl.jit(auto_scope=False)
+    def k(x: pl.Tensor[[4, 8], pl.FP32], out: pl.Out[pl.Tensor[[4, 8], pl.FP32]]):
+        with pl.scope():
+            tmp = pl.create_tensor([4, 8], pl.FP32)
+            tmp[:, :] = pl.exp(x)
+            with pl.scope():
+                out[:, :] = pl.add(tmp, 1.0)
+
+    x, out = f32(4, 8), np.zeros((4, 8), np.float32)
+    k(x, out)
+    np.testing.assert_array_equal(out, np.exp(x.astype(np.float64)).astype(np.float32) + 1)
+    assert "auto_scope=false" in print_function(k.compile(x, out).function)
+
+
+def test_second_call_with_the_same_key_does_not_trace(tmp_path):
+    src = tmp_path / "kern.py"
+    src.write_text(textwrap.dedent("""
+        import pto.language as pl
+
+        @pl.jit.inline
+        def helper(t):
+            return pl.add(t, 1.0)
+
+        @pl.jit
+        def k(x, out: pl.Out):
+            out[:, :] = helper(x)
+    """))
+    spec = importlib.util.spec_from_file_location("kern", src)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    x, out = f32(2, 4), np.zeros((2, 4), np.float32)
+    mod.k(x, out)
+    mod.k(x, out)
+    assert mod.k.trace_count == 1
+    mod.k(f32(4, 4), np.zeros((4, 4), np.float32))     # a new shape is a new specialization
+    assert mod.k.trace_count == 2
+    src.write_text(src.read_text().replace("1.0", "2.0"))  # the helper's source changed
+    mod.k(x, out)
+    assert mod.k.trace_count == 3
+
+
+def test_every_op_carries_the_user_line():
+    @pl.jit
+    def k(x: pl.Tensor[[2, 4], pl.FP32], out: pl.Out[pl.Tensor[[2, 4], pl.FP32]]):
+        out[:, :] = pl.exp(x)
+
+    for op in k.compile(x := f32(2, 4), np.zeros_like(x)).function.walk():
+        assert op.loc.file.endswith("test_tracer.py") and op.loc.line > 0
