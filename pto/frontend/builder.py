@@ -140,7 +140,8 @@ class Builder:
         values = tuple(s.current for s, _ in written) + extra_yields
         f.region.ops.append(Yield(loc=f.loc, values=values))
         self.pop(f)
-        results = [Value(v.type, v.hint, owner=f.op) for v in values]
+        hints = [s.next_version_hint() for s, _ in written] + [v.hint for v in extra_yields]
+        results = [Value(v.type, h, owner=f.op) for v, h in zip(values, hints)]
         f.op.results = results
         for (s, _), r in zip(written, results):
             self.set_current(s, r)

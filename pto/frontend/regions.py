@@ -140,7 +140,8 @@ def _close_loop(b: B.Builder, f: B.Frame, index: Value, args: list, inits: list,
     if subst:
         for inner in [op] + list(f.region.walk()):
             inner.replace_operands(subst)
-    op.results = [Value(a.type, a.hint, owner=op) for a in f.region.args[1:]]
+    hints = [a.hint for a in args] + [s.next_version_hint() for s, *_ in written]
+    op.results = [Value(a.type, h, owner=op) for a, h in zip(f.region.args[1:], hints)]
     for (s, *_), r in zip(written, op.results[len(args):]):
         b.set_current(s, r)
     return op.results[:len(args)]
@@ -275,7 +276,8 @@ def _merge_arms(b: B.Builder, op: Op, arms: list, names: tuple, values: tuple, l
         outputs.append(None)
     for region, ys in zip(op.regions, yields):
         region.ops.append(Yield(loc=loc, values=tuple(ys)))
-    op.results = [Value(v.type, v.hint, owner=op) for v in yields[0]]
+    hints = [s.next_version_hint() for s in storages] + [names[i] for i in slots]
+    op.results = [Value(v.type, h, owner=op) for v, h in zip(yields[0], hints)]
     for s, r in zip(storages, op.results):
         b.set_current(s, r)
     for i, r in zip(slots, op.results[len(storages):]):
