@@ -187,6 +187,8 @@ def index_scalar(value: Value) -> Scalar:
 
 
 def require_tensor(x: Any, what: str) -> Tensor:
+    if isinstance(x, Traced) and not isinstance(x, Tensor):
+        x.value  # an undefined name reports itself here  # noqa: B018
     if not isinstance(x, Tensor):
         raise PlTypeError(f"{what} must be a tensor, got {type(x).__name__}", user_loc())
     return x

@@ -86,6 +86,7 @@ class Loop:
                                    f"{', '.join(carried)} is carried from one iteration to the next; "
                                    f"use pl.range", loc)
         yield from self._trace(b, frame, loc, inits, carried, bounds)
+        _check_python_numbers_after(names, before, dict(frame.f_locals), loc)
 
     def _trace(self, b: B.Builder, frame, loc: Loc, inits: dict, carried: list[str], bounds: list):
         init_values = [_snapshot_value(inits[n]) for n in carried]
@@ -216,6 +217,9 @@ class Undefined(Traced):
     def value(self) -> Value:
         raise PlValueError(f"'{self.name}' is assigned in only one branch of the if at {self.loc}; "
                            f"assign it in both branches (or before the if)", user_loc())
+
+    def __getattr__(self, attr: str):  # .dtype, .shape, ... of an undefined name: the same error
+        return self.value
 
 
 UNDEF = object()

@@ -90,6 +90,9 @@ def _rewritten_code(fn_code: types.CodeType, source: str) -> types.CodeType | No
     if not any(isinstance(n, ast.If) for n in ast.walk(fdef)):
         return None
     fdef.decorator_list = []
+    # Renamed so that a call of the function by its own name inside its body still reaches the
+    # decorated object (an InlineFunction), which detects recursion.
+    fdef.name = "__pto_fn"
     fdef = _IfRewriter().visit(fdef)
     params = list(fn_code.co_freevars) + ["__pto_branch__", "__pto_undef__"]
     factory = ast.FunctionDef(

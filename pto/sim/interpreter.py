@@ -13,43 +13,11 @@ import numpy as np
 from ..errors import PlValueError
 from ..ir import ops
 from ..ir.core import Function, Op, Region, Value
-from ..ir.ops.memory import storage_of
+from ..analysis.memory import memory_values
 from ..ir.types import ScalarType, TensorType
 from . import numerics as N
 
 Env = dict[Value, Any]
-
-
-def memory_values(f: Function) -> set[Value]:
-    """Values that denote GM memory (written in place): params, create_tensor, their views and
-    versions, and region arguments/results that carry them."""
-    mem: set[Value] = {p.value for p in f.params if isinstance(p.value.type, TensorType)}
-
-    def region(r: Region) -> list[Value]:
-        for op in r.ops:
-            visit(op)
-        return list(r.ops[-1].values) if r.ops and hasattr(r.ops[-1], "values") else []
-
-    def visit(op: Op) -> None:
-        if isinstance(op, ops.CreateTensor):
-            mem.update(op.results)
-        elif isinstance(op, (ops.Slice, ops.Reshape)) and op.src in mem:
-            mem.update(op.results)
-        elif isinstance(op, (ops.Assemble, ops.Write)) and storage_of(op.dst) in mem:
-            mem.update(op.results)
-        elif isinstance(op, ops.ForLoop):
-            body = op.regions[0]
-            for arg, init in zip(body.args[1:], op.init):
-                if init in mem:
-                    mem.add(arg)
-            yields = region(body)
-            mem.update(r for r, y in zip(op.results, yields) if y in mem)
-        elif op.regions:
-            yields = [region(r) for r in op.regions][0]
-            mem.update(r for r, y in zip(op.results, yields) if y in mem)
-
-    region(f.body)
-    return mem
 
 
 class Interpreter:

@@ -6,7 +6,7 @@ a region are not visible outside it; what escapes is yielded, buffer versions in
 """
 from __future__ import annotations
 
-from ..core import IDX, INT, STR, V, VS, IRTypeError, Op, Region, register
+from ..core import IDX, INT, INTS, STR, V, VS, IRTypeError, Op, Region, register
 from ..types import BOOL, ScalarType, Type
 
 
@@ -113,3 +113,19 @@ class InlineCall(_SingleRegion):
 
     name = "pl.inline_call"
     fields = {"callee": STR}
+
+
+@register
+class Call(Op):
+    """Submit kernel `kernel` as one task over `blocks` blocks. `args` are whole buffers and
+    scalars in the kernel's parameter order; the results are the new versions of the arguments at
+    positions `outs` (the kernel's out/inout tensors)."""
+
+    name = "pl.call"
+    fields = {"kernel": STR, "args": VS, "blocks": INT, "outs": INTS}
+
+    def infer(self) -> list[Type]:
+        for i in self.outs:
+            if not 0 <= i < len(self.args):
+                raise IRTypeError(f"pl.call output index {i} is out of range")
+        return [self.args[i].type for i in self.outs]

@@ -1,0 +1,15 @@
+"""A slice assignment into an input (pl.Tensor) parameter."""
+import numpy as np
+
+import pto.language as pl
+
+
+@pl.jit
+def kernel(x: pl.Tensor[[16, 64], pl.FP32], out: pl.Out[pl.Tensor[[16, 64], pl.FP32]]):
+    t = pl.exp(x[0:4, :])
+    x[0:4, :] = t  # ERROR-LINE
+    out[:, :] = x
+
+
+def args():
+    return (np.zeros((16, 64), np.float32), np.zeros((16, 64), np.float32))
