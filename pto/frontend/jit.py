@@ -20,7 +20,7 @@ from ..ir.ops.control import InlineCall, Return
 from ..ir.types import Loc, ScalarType, TensorType, dtype_of_numpy
 from ..ir.cleanup import eliminate_dead_code
 from ..ir.verifier import verify_function
-from ..language.annotations import ScalarSpec, TensorSpec, spec_of
+from .annotations import ScalarSpec, TensorSpec, spec_of
 from . import builder as B
 from .handles import Scalar, Tensor, Traced
 from .rewrite import traceable

@@ -6,8 +6,8 @@ one terminator; the function's `pl.return` matches its declared result types.
 """
 from __future__ import annotations
 
-from .core import Function, IRTypeError, Op, Region, Value
-from .ops.control import Return, Yield
+from .core import Function, IRTypeError, Op, Program, Region, Value
+from .ops.control import Call, Return, Yield
 
 
 class IRVerifyError(Exception):
@@ -63,3 +63,26 @@ def verify_function(f: Function) -> None:
     ret = f.body.ops[-1]
     if [x.type for x in ret.values] != list(f.result_types):
         raise IRVerifyError(ret, "returned values do not match the function's result types")
+
+
+def verify_program(p: Program) -> None:
+    """Every function verifies, and every pl.call matches its kernel's signature."""
+    by_name = {f.name: f for f in p.functions}
+    for f in p.functions:
+        verify_function(f)
+    for f in p.functions:
+        for op in f.walk():
+            if isinstance(op, Call):
+                _verify_call(op, by_name)
+
+
+def _verify_call(op: "Call", by_name: dict[str, Function]) -> None:
+    kernel = by_name.get(op.kernel)
+    if kernel is None:
+        raise IRVerifyError(op, f"calls unknown kernel '{op.kernel}'")
+    params = [p for p in kernel.params if p.direction != "block"]
+    if [a.type for a in op.args] != [p.value.type for p in params]:
+        raise IRVerifyError(op, f"arguments do not match the parameters of kernel '{op.kernel}'")
+    outs = [i for i, p in enumerate(params) if p.direction in ("out", "inout")]
+    if list(op.outs) != outs:
+        raise IRVerifyError(op, f"outs {list(op.outs)} but kernel '{op.kernel}' writes parameters {outs}")

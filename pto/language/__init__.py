@@ -5,7 +5,7 @@ from ..frontend.regions import Loop, Region_, Spmd, static_unroll
 from ..ir.ops.control import At, Scope
 from ..ir.types import (BF16, BOOL, FP8E4M3, FP8E5M2, FP16, FP32, INDEX, INT8, INT16, INT32,  # noqa: F401
                         INT64, UINT8, DType)
-from .annotations import InOut, Out, Scalar, Tensor  # noqa: F401
+from ..frontend.annotations import InOut, Out, Scalar, Tensor  # noqa: F401
 from .ops import *  # noqa: F401,F403
 from .ops import abs, slice  # noqa: F401  (shadow the builtins on purpose, as the reference DSL does)
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import PlValueError
 from ..ir import ops
-from ..ir.core import Function, Op, Region, Value
+from ..ir.core import Function, Op, Program, Region, Value
 from ..analysis.memory import memory_values
 from ..ir.types import ScalarType, TensorType
 from . import numerics as N
@@ -21,16 +21,26 @@ Env = dict[Value, Any]
 
 
 class Interpreter:
-    def __init__(self, f: Function):
+    def __init__(self, f: Function, program: Program | None = None):
         self.f = f
+        self.program = program
         self.memory = memory_values(f)
+        self.kernels: dict[str, "Interpreter"] = {}
+
+    def kernel(self, name: str) -> "Interpreter":
+        if name not in self.kernels:
+            fn = next(k for k in self.program.functions if k.name == name)
+            self.kernels[name] = Interpreter(fn, self.program)
+        return self.kernels[name]
 
     def run(self, args: list[Any]) -> list[np.ndarray]:
+        return [np.array(x) for x in self.call(args)]
+
+    def call(self, args: list[Any]) -> list[Any]:
         env: Env = {}
         for p, a in zip(self.f.params, args):
             env[p.value] = a if isinstance(p.value.type, TensorType) else _scalar(a, p.value.type)
-        outs = self.region(self.f.body, env)
-        return [np.array(env_value) for env_value in outs]
+        return self.region(self.f.body, env)
 
     def region(self, r: Region, env: Env) -> list[Any]:
         for op in r.ops:
@@ -233,8 +243,24 @@ def _spmd(it, op, env):
     return outs
 
 
+@handles(ops.Call)
+def _call(it, op, env):
+    """Run a kernel task: every block in order, on the caller's arrays (kernels write in place)."""
+    kernel = it.kernel(op.kernel)
+    args = [env[a] for a in op.args]
+    has_block = any(p.direction == "block" for p in kernel.f.params)
+    outs: list[Any] = []
+    for blk in range(op.blocks):
+        outs = kernel.call(args + ([np.int64(blk)] if has_block else []))
+    return outs
+
+
 HANDLERS = H
 
 
 def run_function(f: Function, args: list[Any]) -> list[np.ndarray]:
     return Interpreter(f).run(args)
+
+
+def run_program(program: Program, args: list[Any]) -> list[np.ndarray]:
+    return Interpreter(program.entry, program).run(args)

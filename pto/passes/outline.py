@@ -1,0 +1,359 @@
+"""outline: every kernel region becomes a kernel function and a `pl.call` task.
+
+Requires: a traced entry function (regions `pl.at`, `pl.spmd`; tile ops anywhere).
+Produces: a program whose first function is the orchestration: loops, branches, scopes, scalar
+work, buffer creation, views, scalar tensor access (`pl.read`/`pl.write` on memory) and `pl.call`s.
+Every other function is a kernel (attrs `core` = aiv | aic | mixed, `blocks`) whose parameters are
+whole buffers (direction in / out / inout), scalars, and for SPMD kernels the block index
+(direction "block"); a kernel returns the final versions of its out/inout buffers.
+
+Implicit kernels: a run of consecutive tile ops written outside any `pl.at` becomes one kernel.
+A tile that one kernel computes and something outside it uses is materialized: the orchestration
+creates a buffer for it, the producing kernel writes it there, and users read the buffer.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..analysis.memory import buffer_roots
+from ..errors import PlSyntaxError
+from ..ir.cleanup import eliminate_dead_code
+from ..ir import ops
+from ..ir.core import Function, Op, Param, Program, Region, Value
+from ..ir.types import ScalarType, TensorType
+
+NAME = "outline"
+
+COMPUTE = (ops.Binary, ops.Unary, ops.Where, ops.Cast, ops.Reduce, ops.Expand, ops.Matmul, ops.MatmulAcc)
+CUBE = (ops.Matmul, ops.MatmulAcc)
+
+
+def run(c):
+    c.program = outline_program(c.program)
+    return c
+
+
+def outline_program(program: Program) -> Program:
+    entry = program.entry
+    outliner = _Outliner(entry)
+    outliner.region(entry.body)
+    entry.attrs = {**entry.attrs, "role": "orchestration"}
+    eliminate_dead_code(entry)  # views whose only users moved into kernels
+    return Program([entry] + outliner.kernels)
+
+
+@dataclass
+class _Group:
+    """The ops that become one kernel, and how it is submitted."""
+
+    ops: list[Op]
+    name: str
+    blocks: int = 1
+    block_arg: Value | None = None
+    yields: tuple[Value, ...] = ()      # region kernels: what the region yields ...
+    results: list[Value] = field(default_factory=list)  # ... and the values that stood for them
+
+
+class _Outliner:
+    def __init__(self, f: Function):
+        self.memory = set(buffer_roots(f))
+        self.users = _users(f.body)
+        self.kernels: list[Function] = []
+        self.names: set[str] = {f.name}  # kernel names never shadow the entry
+        self.subst: dict[Value, Value] = {}
+
+    # --- walking the orchestration -----------------------------------------------------------
+    def region(self, region: Region) -> None:
+        out: list[Op] = []
+        group: list[Op] = []
+        for op in region.ops:
+            tile = self.is_tile_op(op)
+            if not tile:
+                out += self.flush(group)  # first: it may substitute this op's operands
+            op.replace_operands(self.subst)
+            if isinstance(op, (ops.At, ops.Spmd)):
+                out += self.kernel_region(op)
+            elif tile:
+                group.append(op)
+            else:
+                for r in op.regions:
+                    self.region(r)
+                out.append(op)
+        region.ops = out
+
+    def flush(self, group: list[Op]) -> list[Op]:
+        if not group:
+            return []
+        ops_ = list(group)
+        group.clear()
+        name = self.fresh(f"implicit_{ops_[0].loc.line}")
+        return self.outline(_Group(ops_, name))
+
+    def kernel_region(self, op: Op) -> list[Op]:
+        body = op.regions[0]
+        blocks, block_arg = (op.blocks, body.args[0]) if isinstance(op, ops.Spmd) else (1, None)
+        kind = "spmd" if isinstance(op, ops.Spmd) else "at"
+        hint = op.name_hint or f"{kind}_{op.loc.line}"
+        for inner in body.walk():
+            inner.replace_operands(self.subst)
+            if isinstance(inner, (ops.At, ops.Spmd)):
+                raise PlSyntaxError(f"{inner.name} inside another kernel region ({op.name} at {op.loc}); "
+                                    f"kernels do not nest", inner.loc)
+        term = body.ops[-1]
+        group = _Group(body.ops[:-1], self.fresh(hint), blocks, block_arg, tuple(term.values), list(op.results))
+        return self.outline(group)
+
+    def is_tile_op(self, op: Op) -> bool:
+        if isinstance(op, COMPUTE):
+            return isinstance(op.results[0].type, TensorType)
+        if isinstance(op, (ops.Full, ops.Arange, ops.Load, ops.Assemble)):
+            return True
+        if isinstance(op, (ops.Slice, ops.Reshape)):
+            return op.src not in self.memory
+        if isinstance(op, ops.Read):
+            return op.src not in self.memory
+        if isinstance(op, ops.Write):
+            return op.dst not in self.memory
+        return False
+
+    def fresh(self, hint: str) -> str:
+        base = re.sub(r"\W", "_", hint) or "kernel"
+        name, n = base, 1
+        while name in self.names:
+            n += 1
+            name = f"{base}_{n}"
+        self.names.add(name)
+        return name
+
+    # --- building one kernel -----------------------------------------------------------------
+    def outline(self, g: _Group) -> list[Op]:
+        defined = _defined(g.ops) | ({g.block_arg} if g.block_arg else set())
+        escaping = self.escaping(g, defined)
+        k = _KernelBuilder(g, self.memory)
+        for v in _captured(g.ops, defined):
+            k.capture(v)
+        pre: list[Op] = []
+        for v in escaping:
+            if v in self.memory:
+                continue
+            if isinstance(v.type, ScalarType):
+                raise PlSyntaxError("a scalar computed inside a kernel is used outside it; compute it in "
+                                    "the orchestration, or write it to a tensor and pl.read it", v.owner.loc)
+            pre.append(k.materialize(v))
+        kernel = k.finish(self.kernels_core(g.ops))
+        self.kernels.append(kernel)
+        call = ops.Call(loc=g.ops[0].loc if g.ops else kernel_loc(g), kernel=g.name, args=tuple(k.args),
+                        blocks=g.blocks, outs=tuple(k.outs))
+        call.results = [Value(k.args[i].type, k.arg_hint(i), owner=call) for i in k.outs]
+        for v in escaping:
+            self.subst[v] = call.results[k.result_index(v)]
+        for stand_in, v in zip(g.results, g.yields):
+            self.subst[stand_in] = self.subst.get(v, v) if v in defined else v
+        self.memory.update(call.results)
+        self.memory.update(self.subst[v] for v in escaping)
+        return pre + [call]
+
+    def escaping(self, g: _Group, defined: set[Value]) -> list[Value]:
+        """Values defined by the group (not inside its nested regions) used outside it."""
+        inside = set(_all_ops(g.ops))
+        top = [r for op in g.ops for r in op.results]
+        out = [v for v in top if any(u not in inside for u in self.users.get(v, ()))]
+        out += [v for v in g.yields if v in defined and v not in out]
+        return out
+
+    @staticmethod
+    def kernels_core(body: list[Op]) -> str:
+        cube = any(isinstance(op, CUBE) for op in _all_ops(body))
+        vector = any(isinstance(op, COMPUTE) and not isinstance(op, CUBE) for op in _all_ops(body))
+        return "mixed" if cube and vector else "aic" if cube else "aiv"
+
+
+def kernel_loc(g: _Group):
+    return g.ops[0].loc
+
+
+class _KernelBuilder:
+    """Parameters, body and results of one kernel function."""
+
+    def __init__(self, g: _Group, memory: set[Value]):
+        self.g = g
+        self.memory = memory
+        self.params: list[Param] = []
+        self.args: list[Value] = []       # orchestration values passed, one per non-block param
+        self.outs: list[int] = []
+        self.inner: dict[Value, Value] = {}  # orchestration value -> kernel value
+        self.prologue: list[Op] = []
+        self.epilogue: list[Op] = []
+        self.materialized: dict[Value, int] = {}
+
+    def capture(self, v: Value) -> Value:
+        if v in self.inner:
+            return self.inner[v]
+        if v in self.memory and isinstance(v.owner, (ops.Slice, ops.Reshape)):
+            base = self.capture(v.owner.src)
+            clone = _clone_view(v.owner, base, self)
+            self.prologue.append(clone)
+            self.inner[v] = clone.results[0]
+            return clone.results[0]
+        p = Value(v.type, v.hint or f"a{len(self.params)}")
+        self.params.append(Param(p, "in"))
+        self.args.append(v)
+        self.inner[v] = p
+        return p
+
+    def materialize(self, tile: Value) -> Op:
+        """A buffer in the orchestration for a tile this kernel computes and others use."""
+        create = ops.CreateTensor(loc=tile.owner.loc, shape=tile.type.shape, dtype=tile.type.dtype)
+        create.results = [Value(tile.type, (tile.hint or "tmp") + "_ws", owner=create)]
+        p = Value(tile.type, create.results[0].hint)
+        self.params.append(Param(p, "out"))
+        self.args.append(create.results[0])
+        self.inner[create.results[0]] = p
+        store = ops.Assemble(loc=tile.owner.loc, dst=p, src=tile, offsets=(0,) * len(tile.type.shape))
+        store.results = [Value(tile.type, p.hint + ".1", owner=store)]
+        self.epilogue.append(store)
+        self.materialized[tile] = len(self.args) - 1
+        return create
+
+    def finish(self, core: str) -> Function:
+        body_ops = self.prologue + self.g.ops + self.epilogue
+        mapping = dict(self.inner)
+        for op in _all_ops(body_ops):
+            op.replace_operands(mapping)
+        finals = _final_versions(self, body_ops)
+        for i, p in enumerate(self.params):
+            if p.direction == "in":
+                p.direction = _direction(p.value, body_ops)
+        for i, p in enumerate(self.params):
+            if p.direction in ("out", "inout"):
+                self.outs.append(i)
+        ret = ops.Return(loc=self.g.ops[0].loc if self.g.ops else None, values=tuple(finals[i] for i in self.outs))
+        params = list(self.params)
+        if self.g.block_arg is not None:
+            params.append(Param(self.g.block_arg, "block"))
+        attrs = {"role": "kernel", "core": core, "blocks": self.g.blocks}
+        return Function(self.g.name, params, Region([], body_ops + [ret]), [v.type for v in ret.values], attrs)
+
+    def arg_hint(self, i: int) -> str | None:
+        return self.args[i].hint
+
+    def result_index(self, v: Value) -> int:
+        """Which call result stands for the escaping value `v`."""
+        if v in self.materialized:
+            return self.outs.index(self.materialized[v])
+        roots = self._roots_in_kernel(v)
+        for k, i in enumerate(self.outs):
+            if self.params[i].value in roots:
+                return k
+        raise AssertionError(f"escaping value {v!r} is not an output of kernel {self.g.name}")
+
+    def _roots_in_kernel(self, v: Value) -> set[Value]:
+        seen, todo = set(), [v]
+        while todo:
+            x = todo.pop()
+            if x in seen:
+                continue
+            seen.add(x)
+            if x.owner is not None and isinstance(x.owner, (ops.Assemble, ops.Write)):
+                todo.append(x.owner.dst)
+            elif x.owner is not None and isinstance(x.owner, (ops.Slice, ops.Reshape)):
+                todo.append(x.owner.src)
+            elif x.owner is not None and x.owner.regions:
+                idx = x.owner.results.index(x)
+                for r in x.owner.regions:
+                    todo.append(r.ops[-1].values[idx])
+                if isinstance(x.owner, ops.ForLoop):
+                    todo.append(x.owner.init[idx])
+        return seen
+
+
+def _clone_view(op: Op, base: Value, k: _KernelBuilder) -> Op:
+    if isinstance(op, ops.Slice):
+        offsets = tuple(x if isinstance(x, int) else k.capture(x) for x in op.offsets)
+        clone = ops.Slice(loc=op.loc, src=base, offsets=offsets, sizes=op.sizes)
+    else:
+        clone = ops.Reshape(loc=op.loc, src=base, shape=op.shape)
+    clone.results = [Value(op.results[0].type, op.results[0].hint, owner=clone)]
+    return clone
+
+
+def _final_versions(k: _KernelBuilder, body: list[Op]) -> dict[int, Value]:
+    """Param index -> the kernel value holding its last version (top level of the body)."""
+    finals = {i: p.value for i, p in enumerate(k.params)}
+    index_of = {p.value: i for i, p in enumerate(k.params)}
+    for op in body:
+        for r in op.results:
+            roots = k._roots_in_kernel(r) & set(index_of)
+            for root in roots:
+                finals[index_of[root]] = r
+    return finals
+
+
+def _direction(p: Value, body: list[Op]) -> str:
+    """in / out / inout from how the kernel uses buffer parameter `p` and what derives from it."""
+    derived, reads, writes = {p}, False, False
+    for op in _all_ops(body):
+        for key, kind in op.fields.items():
+            val = getattr(op, key)
+            vals = val if isinstance(val, tuple) else (val,)
+            for x in vals:
+                if not isinstance(x, Value) or x not in derived:
+                    continue
+                if isinstance(op, (ops.Assemble, ops.Write)) and key == "dst":
+                    writes = True
+                    derived.update(op.results)
+                elif isinstance(op, (ops.Slice, ops.Reshape)):
+                    derived.update(op.results)
+                elif isinstance(op, (ops.ForLoop,)) and key == "init":
+                    i = op.init.index(x)
+                    derived.add(op.regions[0].args[1 + i])
+                    derived.add(op.results[i])
+                elif isinstance(op, (ops.Yield, ops.Return)):
+                    owner = _owner_of_yield(op, body)
+                    if owner is not None:
+                        derived.update(r for r, y in zip(owner.results, op.values) if y in derived)
+                else:
+                    reads = True
+    return "inout" if reads and writes else "out" if writes else "in"
+
+
+def _owner_of_yield(term: Op, body: list[Op]) -> Op | None:
+    for op in _all_ops(body):
+        if any(r.ops and r.ops[-1] is term for r in op.regions):
+            return op
+    return None
+
+
+def _all_ops(body: list[Op]):
+    for op in body:
+        yield op
+        for r in op.regions:
+            yield from r.walk()
+
+
+def _defined(body: list[Op]) -> set[Value]:
+    out: set[Value] = set()
+    for op in _all_ops(body):
+        out.update(op.results)
+        for r in op.regions:
+            out.update(r.args)
+    return out
+
+
+def _captured(body: list[Op], defined: set[Value]) -> list[Value]:
+    out: dict[Value, None] = {}
+    for op in _all_ops(body):
+        for v in op.operands():
+            if v not in defined:
+                out[v] = None
+    return list(out)
+
+
+def _users(region: Region) -> dict[Value, list[Op]]:
+    users: dict[Value, list[Op]] = {}
+    for op in region.walk():
+        for v in op.operands():
+            users.setdefault(v, []).append(op)
+    return users
+
