@@ -20,7 +20,7 @@ def int8_matmul_dequant(xq: pl.Tensor[[M, K], pl.INT8], wq: pl.Tensor[[K, N], pl
                         out: pl.Out[pl.Tensor[[M, N], pl.BF16]]):
     for b in pl.spmd(N // TN, name_hint="int8_matmul_dequant"):
         col = b * TN
-        acc = pl.matmul(xq, wq[:, col : col + TN])  # INT32: |acc| <= 128 * 127 * 128 < 2**24
+        acc = pl.matmul(xq, wq[:, col : col + TN])  # INT32: |acc| <= K * 128 * 128 = 2**21 < 2**24
         # ... so the INT32 -> FP32 conversion is exact and only the two scale multiplies round.
         y = pl.row_expand_mul(pl.cast(acc, pl.FP32), x_scale)
         y = pl.col_expand_mul(y, w_scale[:, col : col + TN])

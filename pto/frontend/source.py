@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import functools
+import linecache
 import os
+import re
 import sys
 import types
 
@@ -79,3 +81,12 @@ def loop_assigned_names(frame: types.FrameType) -> list[str] | None:
     except OSError:
         return None
     return _loops_of_file(filename, mtime).get(frame.f_lineno)
+
+
+_ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::[^=]*)?=[^=]")
+
+
+def assigned_name(loc: Loc) -> str | None:
+    """`x` when the user's line reads `x = ...` (used to name buffers in IR dumps)."""
+    m = _ASSIGN.match(linecache.getline(loc.file, loc.line))
+    return m.group(1) if m else None

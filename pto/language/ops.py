@@ -11,7 +11,7 @@ from ..errors import PlTypeError, PlValueError
 from ..frontend import builder as B
 from ..frontend.affine import Affine
 from ..frontend.handles import Scalar, Tensor, Traced, check_writable, require_tensor, wrap
-from ..frontend.source import user_loc
+from ..frontend.source import assigned_name, user_loc
 from ..ir import ops
 from ..ir.core import Value
 from ..ir.types import BOOL, FP32, INDEX, INT32, DType, ScalarType
@@ -194,7 +194,9 @@ def _static_shape(shape: Sequence[Any], what: str) -> tuple[int, ...]:
 
 
 def create_tensor(shape: Sequence[int], dtype: DType) -> Tensor:
-    v = _emit(ops.CreateTensor, shape=_static_shape(shape, "create_tensor"), dtype=dtype)
+    loc = user_loc()
+    v = B.active().emit(ops.CreateTensor, loc=loc, shape=_static_shape(shape, "create_tensor"), dtype=dtype,
+                        hints=(assigned_name(loc),))[0]
     return wrap(v, "scratch")
 
 
