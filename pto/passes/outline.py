@@ -36,6 +36,7 @@ def run(c):
 
 def outline_program(program: Program) -> Program:
     entry = program.entry
+    _demote_carried_tiles(entry.body, set(buffer_roots(entry)))
     outliner = _Outliner(entry)
     outliner.region(entry.body)
     entry.attrs = {**entry.attrs, "role": "orchestration"}
@@ -69,6 +70,10 @@ class _Outliner:
         group: list[Op] = []
         for op in region.ops:
             tile = self.is_tile_op(op)
+            if not tile and group and self.can_hoist(op, group):
+                op.replace_operands(self.subst)
+                out.append(op)  # index math and views do not split an implicit kernel
+                continue
             if not tile:
                 out += self.flush(group)  # first: it may substitute this op's operands
             op.replace_operands(self.subst)
@@ -103,6 +108,16 @@ class _Outliner:
         term = body.ops[-1]
         group = _Group(body.ops[:-1], self.fresh(hint), blocks, block_arg, tuple(term.values), list(op.results))
         return self.outline(group)
+
+    def can_hoist(self, op: Op, group: list[Op]) -> bool:
+        """Pure orchestration ops (constants, scalar math, views) that use nothing the pending
+        group defines may move ahead of its kernel call."""
+        pure = isinstance(op, (ops.Const, ops.Slice, ops.Reshape, ops.CreateTensor)) or (
+            isinstance(op, COMPUTE) and isinstance(op.results[0].type, ScalarType))
+        if not pure or op.regions:
+            return False
+        pending = {r for g in group for r in g.results}
+        return not any(v in pending or self.subst.get(v) in pending for v in op.operands())
 
     def is_tile_op(self, op: Op) -> bool:
         if isinstance(op, COMPUTE):
@@ -357,3 +372,59 @@ def _users(region: Region) -> dict[Value, list[Op]]:
             users.setdefault(v, []).append(op)
     return users
 
+
+
+# --- loop-carried tiles in the orchestration ------------------------------------------------------
+def _demote_carried_tiles(region: Region, memory: set[Value]) -> None:
+    """A tile carried by an orchestration loop lives in a buffer made before the loop.
+
+    Each iteration loads it at the start and stores the new value at the end, so the buffers of
+    different iterations never alias (a kernel reading the previous iteration's tile and one
+    writing the next are ordered through that buffer like any other memory).
+    """
+    out: list[Op] = []
+    for op in region.ops:
+        if isinstance(op, (ops.At, ops.Spmd)):
+            out.append(op)
+            continue
+        for r in op.regions:
+            _demote_carried_tiles(r, memory)
+        if isinstance(op, ops.ForLoop):
+            out += _demote_loop(op, memory)
+        out.append(op)
+    region.ops = out
+
+
+def _demote_loop(loop: Op, memory: set[Value]) -> list[Op]:
+    body = loop.regions[0]
+    before: list[Op] = []
+    for j, init in enumerate(loop.init):
+        if not isinstance(init.type, TensorType) or init in memory:
+            continue
+        loc, t = loop.loc, init.type
+        create = _op(ops.CreateTensor(loc=loc, shape=t.shape, dtype=t.dtype), t, (init.hint or "carried") + "_buf")
+        seed = _op(ops.Assemble(loc=loc, dst=create.results[0], src=init, offsets=(0,) * len(t.shape)), t, None)
+        before += [create, seed]
+        arg = body.args[1 + j]
+        buf_arg = Value(t, arg.hint)
+        load = _op(ops.Load(loc=loc, src=buf_arg), t, arg.hint)
+        _replace_uses(body, arg, load.results[0])
+        body.args[1 + j] = buf_arg
+        term = body.ops[-1]
+        store = _op(ops.Assemble(loc=term.loc, dst=buf_arg, src=term.values[j], offsets=(0,) * len(t.shape)), t, None)
+        term.values = term.values[:j] + (store.results[0],) + term.values[j + 1:]
+        body.ops[-1:] = [store, term]
+        body.ops.insert(0, load)
+        loop.init = loop.init[:j] + (seed.results[0],) + loop.init[j + 1:]
+        memory.update({create.results[0], seed.results[0], buf_arg, store.results[0], loop.results[j]})
+    return before
+
+
+def _op(op: Op, t: TensorType, hint: str | None) -> Op:
+    op.results = [Value(t, hint, owner=op)]
+    return op
+
+
+def _replace_uses(region: Region, old: Value, new: Value) -> None:
+    for op in region.walk():
+        op.replace_operands({old: new})

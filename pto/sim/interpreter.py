@@ -26,6 +26,13 @@ class Interpreter:
         self.program = program
         self.memory = memory_values(f)
         self.kernels: dict[str, "Interpreter"] = {}
+        self._workspace: np.ndarray | None = None
+
+    def workspace(self) -> np.ndarray:
+        """The entry's GM workspace (bytes), sized by the memory plan."""
+        if self._workspace is None:
+            self._workspace = np.zeros(int(self.f.attrs.get("workspace", 0)), dtype=np.uint8)
+        return self._workspace
 
     def kernel(self, name: str) -> "Interpreter":
         if name not in self.kernels:
@@ -83,11 +90,19 @@ def handles(*classes: type):
 
 @handles(ops.CreateTensor)
 def _create(it, op, env):
-    # Uninitialised memory: a recognisable poison, never silently zero.
-    if op.dtype.is_float:
-        return [np.full(op.shape, np.nan, dtype=op.dtype.np)]
+    """A buffer: at its planned offset in the workspace when planned (so a reuse mistake changes
+    the answer), else fresh. New contents are poison (NaN, or 0xA5 bytes), never silently zero."""
     nbytes = int(np.prod(op.shape)) * op.dtype.np.itemsize
-    return [np.full(nbytes, 0xA5, dtype=np.uint8).view(op.dtype.np).reshape(op.shape)]
+    if op.offset is not None:
+        raw = it.workspace()[op.offset:op.offset + nbytes]
+    else:
+        raw = np.empty(nbytes, dtype=np.uint8)
+    view = raw.view(op.dtype.np).reshape(op.shape)
+    if op.dtype.is_float:
+        view[...] = np.nan
+    else:
+        raw[...] = 0xA5
+    return [view]
 
 
 @handles(ops.Full)

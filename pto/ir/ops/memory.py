@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import DTYPE, IDXS, INTS, NUM, V, IRTypeError, Op, Value, register
+from ..core import DTYPE, IDXS, INT, INTS, NUM, V, IRTypeError, Op, Value, register
 from ..types import INDEX, ScalarType, TensorType, Type
 
 
@@ -48,10 +48,12 @@ def check_box(shape: tuple[int, ...], offsets: tuple, sizes: tuple[int, ...], wh
 
 @register
 class CreateTensor(Op):
-    """A new uninitialised buffer in GM (its contents are undefined until written)."""
+    """A new uninitialised buffer in GM (its contents are undefined until written). After memory
+    planning, `offset` is its byte offset in the entry's workspace."""
 
     name = "pl.create_tensor"
-    fields = {"shape": INTS, "dtype": DTYPE}
+    fields = {"shape": INTS, "dtype": DTYPE, "offset": INT}
+    optional = frozenset({"offset"})
 
     def infer(self) -> list[Type]:
         return [TensorType(tuple(self.shape), self.dtype)]
