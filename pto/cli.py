@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 from .errors import PtoError
+from .analysis.scope_stats import format_table, scope_stats, to_json_lines
 from .ir.printer import print_function
+from .passes.pipeline import Compilation, CompileOptions, compile_function
 from .testing import Case, format_comparisons, run_case
 
 
@@ -32,18 +34,31 @@ def load_cases(path: str, name_filter: str | None) -> list[Case]:
     return [c for c in cases if name_filter is None or name_filter in c.name]
 
 
-def dump_ir(case: Case, directory: Path) -> None:
+def compile_case(case: Case, dump_dir: Path | None) -> Compilation:
+    """Trace the case's kernel and run the pass pipeline (dumping NN_<pass>.pir when asked)."""
     compiled = case.kernel.compile(**case.make_inputs(), **case.consts)
-    out = directory / case.name
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "00_trace.pir").write_text(print_function(compiled.function))
+    return compile_function(compiled.function, CompileOptions(dump_dir=dump_dir))
+
+
+def report_scope_stats(case: Case, c: Compilation) -> None:
+    plan = c.facts["memplan"]
+    rows = scope_stats(c.program.entry, plan)
+    print(f"scope stats of {case.name} (bytes; workspace plan: naive {plan.naive:,}, planned peak "
+          f"{plan.workspace:,}, liveness lower bound {plan.lower_bound:,}):")
+    print(format_table(rows))
+    out = Path("build") / "scope_stats" / f"{case.name}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(to_json_lines(rows))
+    print(f"written to {out}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     failed = 0
     for case in load_cases(args.file, args.k):
-        if args.dump_ir:
-            dump_ir(case, Path(args.dump_ir))
+        if args.dump_ir or args.scope_stats:
+            c = compile_case(case, Path(args.dump_ir) / case.name if args.dump_ir else None)
+            if args.scope_stats:
+                report_scope_stats(case, c)
         _, comparisons = run_case(case, platform=args.platform)
         print(format_comparisons(case, comparisons))
         failed += not all(c.ok for c in comparisons)
@@ -65,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the cases a file defines and compare with their goldens")
     run.add_argument("file")
     run.add_argument("-p", "--platform", default=None, help="execution platform (default: ref)")
-    run.add_argument("--dump-ir", metavar="DIR", help="write the IR of each case under DIR")
+    run.add_argument("--dump-ir", metavar="DIR", help="write the IR after tracing and after each pass under DIR")
+    run.add_argument("--scope-stats", action="store_true", help="print per-scope memory statistics")
     run.add_argument("-k", metavar="NAME", help="only cases whose name contains NAME")
     dump = sub.add_parser("dump", help="print the IR of each case's kernel")
     dump.add_argument("file")

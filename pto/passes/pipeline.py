@@ -14,9 +14,9 @@ from ..ir.core import Function, Program
 from ..ir.parser import parse_program
 from ..ir.printer import print_program
 from ..ir.verifier import verify_program
-from . import access, deps, outline
+from . import access, deps, memplan, outline
 
-PASSES = (outline, access, deps)
+PASSES = (outline, access, deps, memplan)
 
 
 @dataclass

@@ -1,0 +1,234 @@
+"""memplan: one GM workspace for every intermediate buffer, with reuse ordered by the graph.
+
+Requires: facts["access"] and facts["deps"] (the dependency graph).
+Produces: an `offset` on every `pl.create_tensor` of the orchestration, the entry's `workspace`
+size, and facts["memplan"] (a `Plan`, whose `reuse_edges` complete facts["deps"] as the ordering a
+schedule must respect).
+
+Lifetimes live on the orchestration's timeline (ops numbered in program order, a region spanning
+its body). A buffer used inside a loop it was created outside of is live for the whole loop.
+  * auto_scope=True: a buffer lives from its first use to its last use (tightest possible);
+  * auto_scope=False: from its first use to the end of the innermost `pl.scope` that created it
+    (the function's end when none), as the runtime releases scope-local tensors at scope exit.
+Two buffers may share bytes only when their lifetimes are disjoint; the plan then adds "REUSE"
+edges from every task touching the earlier occupant to every task touching the later one (and, for
+two buffers of one loop body, loop-carried edges back), so no schedule can overlap them.
+`check_plan` re-verifies the finished plan independently of how it was made.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from ..analysis.memory import buffer_roots
+from ..ir import ops
+from ..ir.core import Function, Op, Region, Value
+from .access import Node
+from .deps import Edge
+
+NAME = "memplan"
+ALIGN = 512  # bytes; GM allocations are 512-byte aligned
+
+
+@dataclass
+class Alloc:
+    buffer: Value
+    op: Op
+    size: int
+    start: int
+    end: int  # inclusive
+    loops: tuple[Op, ...]  # orchestration loops around the create op
+    offset: int = -1
+
+    @property
+    def name(self) -> str:
+        return self.buffer.hint or "?"
+
+    def live_at(self, t: int) -> bool:
+        return self.start <= t <= self.end
+
+
+@dataclass
+class Plan:
+    allocs: list[Alloc]
+    workspace: int  # planned peak: bytes of the workspace
+    naive: int  # bytes with no reuse at all
+    lower_bound: int  # max over program points of the bytes live there
+    reuse_edges: list[Edge] = field(default_factory=list)
+    timeline: "_Timeline | None" = None
+
+    def live_bytes(self, t: int) -> int:
+        return sum(a.size for a in self.allocs if a.live_at(t))
+
+
+def run(c):
+    entry = c.program.entry
+    plan = plan_memory(entry, c.facts["access"], c.facts["deps"])
+    c.facts["memplan"] = plan
+    for a in plan.allocs:
+        a.op.offset = a.offset
+    entry.attrs = {**entry.attrs, "workspace": plan.workspace}
+    check_plan(plan, c.facts["access"], c.facts["deps"] + plan.reuse_edges)
+    return c
+
+
+# --- timeline and lifetimes -----------------------------------------------------------------------
+class _Timeline:
+    def __init__(self, f: Function):
+        self.time: dict[Op, int] = {}
+        self.end: dict[Op, int] = {}
+        self.loops: dict[Op, tuple[Op, ...]] = {}
+        self.scope: dict[Op, Op | None] = {}
+        self.clock = 0
+        self.walk(f.body, (), None)
+        self.last = self.clock
+
+    def walk(self, region: Region, loops: tuple[Op, ...], scope: Op | None) -> None:
+        for op in region.ops:
+            self.time[op] = self.clock
+            self.loops[op] = loops
+            self.scope[op] = scope
+            self.clock += 1
+            inner_loops = loops + (op,) if isinstance(op, ops.ForLoop) else loops
+            inner_scope = op if isinstance(op, ops.Scope) else scope
+            for r in op.regions:
+                self.walk(r, inner_loops, inner_scope)
+            self.end[op] = self.clock - 1
+
+
+def _lifetimes(f: Function, tl: _Timeline) -> list[Alloc]:
+    roots = buffer_roots(f)
+    creates = [op for op in f.walk() if isinstance(op, ops.CreateTensor)]
+    uses: dict[Value, list[tuple[int, int]]] = {op.results[0]: [] for op in creates}
+    for op in f.walk():
+        for v in op.operands():
+            for b in roots.get(v, ()):
+                if b in uses:
+                    uses[b].append(_use_span(op, b.owner, tl))
+    manual = f.attrs.get("auto_scope") is False
+    out = []
+    for op in creates:
+        b = op.results[0]
+        spans = uses[b] or [(tl.time[op], tl.time[op])]
+        start = min(s for s, _ in spans)
+        end = max(e for _, e in spans)
+        if manual:
+            scope = tl.scope[op]
+            end = max(end, tl.end[scope] if scope is not None else tl.last)
+        out.append(Alloc(b, op, _aligned(b.type.nbytes), start, end, tl.loops[op]))
+    return out
+
+
+def _use_span(use: Op, create: Op, tl: _Timeline) -> tuple[int, int]:
+    """When a use keeps a buffer live: its own time, or the whole of every loop around the use
+    that does not also contain the buffer's creation."""
+    start = end = tl.time[use]
+    for loop in tl.loops[use]:
+        if loop not in tl.loops[create]:
+            start, end = min(start, tl.time[loop]), max(end, tl.end[loop])
+    return start, end
+
+
+def _aligned(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+# --- placement --------------------------------------------------------------------------------------
+def plan_memory(f: Function, nodes: list[Node], deps: list[Edge]) -> Plan:
+    tl = _Timeline(f)
+    allocs = _lifetimes(f, tl)
+    placed: list[Alloc] = []
+    for a in sorted(allocs, key=lambda x: (-x.size, x.start)):
+        a.offset = _first_fit(a, placed)
+        placed.append(a)
+    workspace = max((a.offset + a.size for a in allocs), default=0)
+    points = sorted({a.start for a in allocs})
+    lower = max((sum(a.size for a in allocs if a.live_at(t)) for t in points), default=0)
+    plan = Plan(allocs, workspace, sum(a.size for a in allocs), lower, timeline=tl)
+    plan.reuse_edges = _reuse_edges(plan, nodes, deps)
+    return plan
+
+
+def _first_fit(a: Alloc, placed: list[Alloc]) -> int:
+    busy = sorted((p.offset, p.offset + p.size) for p in placed if _overlap_in_time(a, p))
+    offset = 0
+    for lo, hi in busy:
+        if offset + a.size <= lo:
+            break
+        offset = max(offset, hi)
+    return offset
+
+
+def _overlap_in_time(a: Alloc, b: Alloc) -> bool:
+    return a.start <= b.end and b.start <= a.end
+
+
+def _share_bytes(a: Alloc, b: Alloc) -> bool:
+    return a.offset < b.offset + b.size and b.offset < a.offset + a.size
+
+
+def _touching(a: Alloc, nodes: list[Node]) -> list[Node]:
+    return [n for n in nodes if any(a.buffer in acc.buffers for acc in n.accesses)]
+
+
+def _reuse_edges(plan: Plan, nodes: list[Node], deps: list[Edge]) -> list[Edge]:
+    """Edges so that every task touching an earlier occupant of some bytes precedes every task
+    touching the later one; an edge the graph already implies is not added."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(id(n) for n in nodes)
+    graph.add_edges_from((id(e.src), id(e.dst)) for e in deps if e.carried_by is None)
+    edges = []
+    for a in plan.allocs:
+        for b in plan.allocs:
+            if a is b or not _share_bytes(a, b) or not a.end < b.start:
+                continue
+            earlier, later = _touching(a, nodes), _touching(b, nodes)
+            for y in later:
+                for x in sorted(earlier, key=lambda n: -n.order):  # latest first: fewer edges
+                    if not nx.has_path(graph, id(x), id(y)):
+                        graph.add_edge(id(x), id(y))
+                        edges.append(Edge(x, y, "REUSE", b.buffer))
+            loop = _common_loop(a, b)
+            if loop is not None:  # the next iteration's `a` follows this iteration's `b`
+                edges += [Edge(y, x, "REUSE", a.buffer, loop) for x in earlier for y in later]
+    return edges
+
+
+def _common_loop(a: Alloc, b: Alloc) -> Op | None:
+    common = [x for x, y in zip(a.loops, b.loops) if x is y]
+    return common[-1] if common else None
+
+
+# --- the independent checker --------------------------------------------------------------------------
+class PlanError(AssertionError):
+    """The memory plan lets two buffers share bytes without ordering their users."""
+
+
+def check_plan(plan: Plan, nodes: list[Node], edges: list[Edge]) -> None:
+    """Any two buffers sharing bytes have all their users ordered by the graph: within an iteration
+    by a path of edges, and across iterations of a common loop by a loop-carried edge."""
+    intra = nx.DiGraph()
+    intra.add_nodes_from(id(n) for n in nodes)
+    intra.add_edges_from((id(e.src), id(e.dst)) for e in edges if e.carried_by is None)
+    reach = {n: nx.descendants(intra, n) | {n} for n in intra.nodes}
+    carried = [e for e in edges if e.carried_by is not None]
+    for a in plan.allocs:
+        for b in plan.allocs:
+            if a is b or not _share_bytes(a, b):
+                continue
+            if _overlap_in_time(a, b):
+                raise PlanError(f"{a.name} and {b.name} share bytes while both live")
+            if b.end < a.start:
+                continue  # checked as the pair (b, a)
+            for x in _touching(a, nodes):
+                for y in _touching(b, nodes):
+                    if id(y) not in reach[id(x)]:
+                        raise PlanError(f"{b.name} reuses the bytes of {a.name}, but {y.name} is not "
+                                        f"ordered after {x.name}")
+                    loop = _common_loop(a, b)
+                    if loop is not None and not any(
+                            e.carried_by is loop and id(e.src) in reach[id(y)] and id(x) in reach[id(e.dst)]
+                            for e in carried):
+                        raise PlanError(f"{a.name} of the next iteration reuses the bytes of {b.name}, "
+                                        f"but {x.name} is not ordered after {y.name} across iterations")
