@@ -6,10 +6,13 @@ size, and facts["memplan"] (a `Plan`, whose `reuse_edges` complete facts["deps"]
 schedule must respect).
 
 Lifetimes live on the orchestration's timeline (ops numbered in program order, a region spanning
-its body). A buffer used inside a loop it was created outside of is live for the whole loop.
-  * auto_scope=True: a buffer lives from its first use to its last use (tightest possible);
-  * auto_scope=False: from its first use to the end of the innermost `pl.scope` that created it
-    (the function's end when none), as the runtime releases scope-local tensors at scope exit.
+its body). A buffer lives from its allocation (the create_tensor) to its last use; a buffer used
+inside a loop it was created outside of is live for the whole loop.
+  * auto_scope=True: allocations first sink to just before their first use, and a buffer is
+    released after its last use (the tightest lifetimes);
+  * auto_scope=False: creation stays where the user wrote it and a buffer lives to the end of the
+    innermost `pl.scope` that created it (the function's end when none), as the runtime releases
+    scope-local tensors at scope exit.
 Two buffers may share bytes only when their lifetimes are disjoint; the plan then adds "REUSE"
 edges from every task touching the earlier occupant to every task touching the later one (and, for
 two buffers of one loop body, loop-carried edges back), so no schedule can overlap them.
@@ -64,6 +67,8 @@ class Plan:
 
 def run(c):
     entry = c.program.entry
+    if entry.attrs.get("auto_scope") is not False:
+        sink_allocations(entry.body)
     plan = plan_memory(entry, c.facts["access"], c.facts["deps"])
     c.facts["memplan"] = plan
     for a in plan.allocs:
@@ -74,6 +79,27 @@ def run(c):
 
 
 # --- timeline and lifetimes -----------------------------------------------------------------------
+def sink_allocations(region: Region) -> None:
+    """With automatic scopes a buffer is allocated where it is first needed: each create_tensor
+    moves down to just before the first op of its region that uses it (an allocation is where the
+    buffer's lifetime starts, however early the user declared it)."""
+    for op in region.ops:
+        for r in op.regions:
+            sink_allocations(r)
+    creates = [op for op in region.ops if isinstance(op, ops.CreateTensor)]
+    for create in creates:
+        buf = create.results[0]
+        region.ops.remove(create)
+        at = next((i for i, op in enumerate(region.ops) if _uses_value(op, buf)), len(region.ops) - 1)
+        region.ops.insert(at, create)
+
+
+def _uses_value(op: Op, v: Value) -> bool:
+    if v in op.operands():
+        return True
+    return any(_uses_value(inner, v) for r in op.regions for inner in r.ops)
+
+
 class _Timeline:
     def __init__(self, f: Function):
         self.time: dict[Op, int] = {}
@@ -111,7 +137,7 @@ def _lifetimes(f: Function, tl: _Timeline) -> list[Alloc]:
     for op in creates:
         b = op.results[0]
         spans = uses[b] or [(tl.time[op], tl.time[op])]
-        start = min(s for s, _ in spans)
+        start = tl.time[op]  # allocation (the runtime hands out fresh, poisoned memory here)
         end = max(e for _, e in spans)
         if manual:
             scope = tl.scope[op]
