@@ -21,7 +21,7 @@ from ..errors import PlSyntaxError
 from ..ir.cleanup import eliminate_dead_code
 from ..ir import ops
 from ..ir.core import Function, Op, Param, Program, Region, Value
-from ..ir.types import ScalarType, TensorType
+from ..ir.types import Loc, ScalarType, TensorType
 
 NAME = "outline"
 
@@ -54,6 +54,7 @@ class _Group:
     block_arg: Value | None = None
     yields: tuple[Value, ...] = ()      # region kernels: what the region yields ...
     results: list[Value] = field(default_factory=list)  # ... and the values that stood for them
+    loc: Loc | None = None  # where the task is submitted (the region's line, else the first op's)
 
 
 class _Outliner:
@@ -106,7 +107,8 @@ class _Outliner:
                 raise PlSyntaxError(f"{inner.name} inside another kernel region ({op.name} at {op.loc}); "
                                     f"kernels do not nest", inner.loc)
         term = body.ops[-1]
-        group = _Group(body.ops[:-1], self.fresh(hint), blocks, block_arg, tuple(term.values), list(op.results))
+        group = _Group(body.ops[:-1], self.fresh(hint), blocks, block_arg, tuple(term.values), list(op.results),
+                       op.loc)
         return self.outline(group)
 
     def can_hoist(self, op: Op, group: list[Op]) -> bool:
@@ -158,7 +160,7 @@ class _Outliner:
             pre.append(k.materialize(v))
         kernel = k.finish(self.kernels_core(g.ops))
         self.kernels.append(kernel)
-        call = ops.Call(loc=g.ops[0].loc if g.ops else kernel_loc(g), kernel=g.name, args=tuple(k.args),
+        call = ops.Call(loc=g.loc or g.ops[0].loc, kernel=g.name, args=tuple(k.args),
                         blocks=g.blocks, outs=tuple(k.outs))
         call.results = [Value(k.args[i].type, k.arg_hint(i), owner=call) for i in k.outs]
         for v in escaping:
@@ -182,10 +184,6 @@ class _Outliner:
         cube = any(isinstance(op, CUBE) for op in _all_ops(body))
         vector = any(isinstance(op, COMPUTE) and not isinstance(op, CUBE) for op in _all_ops(body))
         return "mixed" if cube and vector else "aic" if cube else "aiv"
-
-
-def kernel_loc(g: _Group):
-    return g.ops[0].loc
 
 
 class _KernelBuilder:
@@ -243,7 +241,7 @@ class _KernelBuilder:
         for i, p in enumerate(self.params):
             if p.direction in ("out", "inout"):
                 self.outs.append(i)
-        ret = ops.Return(loc=self.g.ops[0].loc if self.g.ops else None, values=tuple(finals[i] for i in self.outs))
+        ret = ops.Return(loc=self.g.loc or self.g.ops[0].loc, values=tuple(finals[i] for i in self.outs))
         params = list(self.params)
         if self.g.block_arg is not None:
             params.append(Param(self.g.block_arg, "block"))
