@@ -14,9 +14,9 @@ from ..ir.core import Function, Program
 from ..ir.parser import parse_program
 from ..ir.printer import print_program
 from ..ir.verifier import verify_program
-from . import access, deps, memplan, onchip, outline
+from . import access, deps, memplan, onchip, outline, split_mixed
 
-PASSES = (outline, access, deps, memplan, onchip)
+PASSES = (outline, split_mixed, access, deps, memplan, onchip)
 
 
 @dataclass

@@ -6,6 +6,9 @@ is updated in place, so views see every write, exactly as DESIGN.md §3 defines;
 """
 from __future__ import annotations
 
+import collections
+import queue
+import threading
 from typing import Any, Callable
 
 import numpy as np
@@ -260,14 +263,57 @@ def _spmd(it, op, env):
 
 @handles(ops.Call)
 def _call(it, op, env):
-    """Run a kernel task: every block in order, on the caller's arrays (kernels write in place)."""
+    """Run a kernel task: every block in order, on the caller's arrays (kernels write in place).
+    A split mixed kernel runs its AIC and AIV parts side by side, exchanging values on channels."""
     kernel = it.kernel(op.kernel)
     args = [env[a] for a in op.args]
     has_block = any(p.direction == "block" for p in kernel.f.params)
+    parts = [it.kernel(name) for name in kernel.f.attrs.get("parts", ())]
     outs: list[Any] = []
     for blk in range(op.blocks):
-        outs = kernel.call(args + ([np.int64(blk)] if has_block else []))
+        block_args = args + ([np.int64(blk)] if has_block else [])
+        outs = _run_parts(parts, block_args) if parts else kernel.call(block_args)
     return outs
+
+
+def _run_parts(parts: list["Interpreter"], args: list[Any]) -> list[Any]:
+    """Each part in its own thread; pl.tpop blocks until the other part's pl.tpush arrives. The AIV
+    part (the last) returns the task's results."""
+    channels: dict[int, queue.Queue] = collections.defaultdict(queue.Queue)
+    results: list[Any] = [None] * len(parts)
+    errors: list[BaseException] = []
+
+    def body(i: int, part: "Interpreter") -> None:
+        try:
+            part.channels = channels
+            results[i] = part.call(list(args))
+        except BaseException as e:  # surfaced in the caller's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=body, args=(i, p), daemon=True) for i, p in enumerate(parts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    if errors:
+        raise errors[0]
+    if any(t.is_alive() for t in threads):
+        raise RuntimeError(f"the parts of a mixed kernel deadlocked: {[p.f.name for p in parts]}")
+    return results[-1]
+
+
+@handles(ops.TPush)
+def _tpush(it, op, env):
+    it.channels[op.channel].put(env[op.value])
+    return []
+
+
+@handles(ops.TPop)
+def _tpop(it, op, env):
+    try:
+        return [it.channels[op.channel].get(timeout=30)]
+    except queue.Empty:
+        raise RuntimeError(f"{it.f.name}: nothing arrived on channel {op.channel} ({op.loc})") from None
 
 
 HANDLERS = H

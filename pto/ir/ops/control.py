@@ -6,8 +6,8 @@ a region are not visible outside it; what escapes is yielded, buffer versions in
 """
 from __future__ import annotations
 
-from ..core import IDX, INT, INTS, STR, V, VS, IRTypeError, Op, Region, register
-from ..types import BOOL, ScalarType, Type
+from ..core import DTYPE, IDX, INT, INTS, STR, V, VS, IRTypeError, Op, Region, register
+from ..types import BOOL, ScalarType, TensorType, Type
 
 
 def _yielded_types(region: Region) -> list[Type]:
@@ -129,3 +129,29 @@ class Call(Op):
             if not 0 <= i < len(self.args):
                 raise IRTypeError(f"pl.call output index {i} is out of range")
         return [self.args[i].type for i in self.outs]
+
+
+@register
+class TPush(Op):
+    """In one part of a split mixed kernel: hand `value` to the other core over `channel`."""
+
+    name = "pl.tpush"
+    fields = {"value": V, "channel": INT}
+
+    def infer(self) -> list[Type]:
+        return []
+
+
+@register
+class TPop(Op):
+    """In one part of a split mixed kernel: take the next value the other core pushed on
+    `channel`: a tile of `shape` (a scalar when shape is absent) of `dtype`."""
+
+    name = "pl.tpop"
+    fields = {"channel": INT, "shape": INTS, "dtype": DTYPE}
+    optional = frozenset({"shape"})
+
+    def infer(self) -> list[Type]:
+        if self.shape is None:
+            return [ScalarType(self.dtype)]
+        return [TensorType(tuple(self.shape), self.dtype)]
