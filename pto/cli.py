@@ -12,7 +12,9 @@ from pathlib import Path
 
 from .errors import PtoError
 from .analysis.scope_stats import format_table, scope_stats, to_json_lines
+from .ir.core import Function
 from .ir.printer import print_function
+from .lints import lint
 from .passes.pipeline import Compilation, CompileOptions, compile_function
 from .testing import Case, format_comparisons, run_case
 
@@ -52,9 +54,16 @@ def report_scope_stats(case: Case, c: Compilation) -> None:
     print(f"written to {out}")
 
 
+def print_lints(function: Function) -> None:
+    """The lint warnings of a traced function, one line each, on stderr."""
+    for w in lint(function):
+        print(w, file=sys.stderr)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     failed = 0
     for case in load_cases(args.file, args.k):
+        print_lints(case.kernel.compile(**case.make_inputs(), **case.consts).function)
         if args.dump_ir or args.scope_stats:
             c = compile_case(case, Path(args.dump_ir) / case.name if args.dump_ir else None)
             if args.scope_stats:
@@ -71,6 +80,7 @@ def cmd_dump(args: argparse.Namespace) -> int:
         compiled = case.kernel.compile(**case.make_inputs(), **case.consts)
         print(f"// case {case.name}")
         print(print_function(compiled.function))
+        print_lints(compiled.function)
     return 0
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..analysis.memory import buffer_roots
+from ..analysis.memory import WRITES, buffer_roots
 from ..errors import PlSyntaxError
 from ..ir.cleanup import eliminate_dead_code
 from ..ir import ops
@@ -25,7 +25,8 @@ from ..ir.types import Loc, ScalarType, TensorType
 
 NAME = "outline"
 
-COMPUTE = (ops.Binary, ops.Unary, ops.Where, ops.Cast, ops.Reduce, ops.Expand, ops.Matmul, ops.MatmulAcc)
+COMPUTE = (ops.Binary, ops.Unary, ops.Where, ops.Cast, ops.Reduce, ops.Expand, ops.Matmul, ops.MatmulAcc,
+           ops.TopK)
 CUBE = (ops.Matmul, ops.MatmulAcc)
 
 
@@ -124,7 +125,7 @@ class _Outliner:
     def is_tile_op(self, op: Op) -> bool:
         if isinstance(op, COMPUTE):
             return isinstance(op.results[0].type, TensorType)
-        if isinstance(op, (ops.Full, ops.Arange, ops.Load, ops.Assemble)):
+        if isinstance(op, (ops.Full, ops.Arange, ops.Load, ops.Assemble, ops.Gather, ops.Scatter)):
             return True
         if isinstance(op, (ops.Slice, ops.Reshape)):
             return op.src not in self.memory
@@ -182,7 +183,8 @@ class _Outliner:
     @staticmethod
     def kernels_core(body: list[Op]) -> str:
         cube = any(isinstance(op, CUBE) for op in _all_ops(body))
-        vector = any(isinstance(op, COMPUTE) and not isinstance(op, CUBE) for op in _all_ops(body))
+        vector = any(isinstance(op, COMPUTE) and not isinstance(op, CUBE) and isinstance(op.results[0].type, TensorType)
+                     for op in _all_ops(body))  # index arithmetic runs on either core
         return "mixed" if cube and vector else "aic" if cube else "aiv"
 
 
@@ -268,7 +270,7 @@ class _KernelBuilder:
             if x in seen:
                 continue
             seen.add(x)
-            if x.owner is not None and isinstance(x.owner, (ops.Assemble, ops.Write)):
+            if x.owner is not None and isinstance(x.owner, WRITES):
                 todo.append(x.owner.dst)
             elif x.owner is not None and isinstance(x.owner, (ops.Slice, ops.Reshape)):
                 todo.append(x.owner.src)
@@ -313,8 +315,9 @@ def _direction(p: Value, body: list[Op]) -> str:
             for x in vals:
                 if not isinstance(x, Value) or x not in derived:
                     continue
-                if isinstance(op, (ops.Assemble, ops.Write)) and key == "dst":
+                if isinstance(op, WRITES) and key == "dst":
                     writes = True
+                    reads |= getattr(op, "reduce", None) is not None  # scatter-add reads dst too
                     derived.update(op.results)
                 elif isinstance(op, (ops.Slice, ops.Reshape)):
                     derived.update(op.results)
