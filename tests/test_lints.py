@@ -121,8 +121,6 @@ def test_buffer_created_before_an_unrelated_kernel_is_flagged_and_just_before_it
     assert lints_of(tight, *args) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the tracer re-derives a view inside each loop that reads it "
-                                       "and drops the early declaration as dead code")
 def test_early_view_used_only_inside_a_loop_is_flagged():
     @pl.jit(auto_scope=False)
     def k(q: pl.Tensor[[T, H, D], pl.FP32], out: pl.Out[pl.Tensor[[T * H, D], pl.FP32]]):

@@ -18,7 +18,7 @@ from ..errors import PtoError, PlSyntaxError, PlTypeError, user_traceback
 from ..ir.core import Function, Param, Region, Value
 from ..ir.ops.control import InlineCall, Return
 from ..ir.types import Loc, ScalarType, TensorType, dtype_of_numpy
-from ..ir.cleanup import eliminate_dead_code
+from ..ir.cleanup import eliminate_dead_code, share_views
 from ..ir.verifier import verify_function
 from .annotations import ScalarSpec, TensorSpec, spec_of
 from . import builder as B
@@ -196,6 +196,7 @@ class JitFunction:
             b.pop(frame)
         func = Function(self.__name__, params, body, [v.type for v in values],
                         {"auto_scope": self.auto_scope})
+        share_views(func)
         eliminate_dead_code(func)
         verify_function(func)
         return Compiled(self.fn, func, specs, len(outs) if isinstance(result, tuple) else None), b.reached

@@ -1,8 +1,11 @@
-"""Dead-code elimination of side-effect-free ops, run once on a fresh trace.
+"""Clean-ups run once on a fresh trace: shared views, then dead-code elimination.
 
-Tracing emits some values nobody reads (the upper bound of `t[i : i + 8]` is computed by Python
-before the slice sees it). Removing them keeps dumps readable. Writes, buffer creation and region
-ops are effects and always stay.
+Inside a loop the tracer re-derives a view from the storage's loop version; when the loop leaves
+that storage alone the version is the outer one again, and the view duplicates one made before the
+loop. `share_views` lets the loop use the outer view (so dumps and lints see where a view was
+declared). Tracing also emits values nobody reads (the upper bound of `t[i : i + 8]` is computed
+by Python before the slice sees it); `eliminate_dead_code` drops them. Writes, buffer creation and
+region ops are effects and always stay.
 """
 from __future__ import annotations
 
@@ -36,6 +39,39 @@ def _sweep(region: Region, counts: dict[Value, int]) -> bool:
         kept.append(op)
     region.ops = kept[::-1]
     return changed
+
+
+def _view_key(op: Op) -> tuple | None:
+    if isinstance(op, memory.Slice):
+        return (memory.Slice, op.src, op.offsets, op.sizes)
+    if isinstance(op, memory.Reshape):
+        return (memory.Reshape, op.src, op.shape)
+    return None
+
+
+def _share(region: Region, visible: list[dict], same: dict[Value, Value]) -> None:
+    table: dict = {}
+    visible.append(table)
+    kept = []
+    for op in region.ops:
+        op.replace_operands(same)
+        key = _view_key(op)
+        if key is not None:
+            earlier = next((t[key] for t in reversed(visible) if key in t), None)
+            if earlier is not None:
+                same[op.results[0]] = earlier
+                continue
+            table[key] = op.results[0]
+        for r in op.regions:
+            _share(r, visible, same)
+        kept.append(op)
+    region.ops = kept
+    visible.pop()
+
+
+def share_views(f: Function) -> None:
+    """Replace a view identical to one made earlier in an enclosing region by that one."""
+    _share(f.body, [], {})
 
 
 def eliminate_dead_code(f: Function) -> None:
