@@ -1,0 +1,1 @@
+"""Code generation: PTO-AS kernels, orchestration C++, and the ptoas validator tool."""
