@@ -25,8 +25,7 @@ from ..ir.types import Loc, ScalarType, TensorType
 
 NAME = "outline"
 
-COMPUTE = (ops.Binary, ops.Unary, ops.Where, ops.Cast, ops.Reduce, ops.Expand, ops.Matmul, ops.MatmulAcc,
-           ops.TopK)
+COMPUTE = (ops.Binary, ops.Unary, ops.Where, ops.Cast, ops.Reduce, ops.Expand, ops.Matmul, ops.MatmulAcc)
 CUBE = (ops.Matmul, ops.MatmulAcc)
 
 
