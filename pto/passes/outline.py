@@ -124,7 +124,7 @@ class _Outliner:
     def is_tile_op(self, op: Op) -> bool:
         if isinstance(op, COMPUTE):
             return isinstance(op.results[0].type, TensorType)
-        if isinstance(op, (ops.Full, ops.Arange, ops.Load, ops.Assemble, ops.Gather, ops.Scatter)):
+        if isinstance(op, (ops.Full, ops.Arange, ops.Load, ops.Assemble)):
             return True
         if isinstance(op, (ops.Slice, ops.Reshape)):
             return op.src not in self.memory
