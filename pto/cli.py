@@ -1,7 +1,9 @@
 """The `pto` command.
 
-  pto run FILE [-p PLATFORM] [--dump-ir DIR] [-k NAME]   run the cases FILE defines, compare with goldens
-  pto dump FILE [-k NAME]                                print the IR of each case's kernel
+  pto run FILE [-p PLATFORM] [--dump-ir DIR] [--scope-stats] [-k NAME]
+                                    run the cases FILE defines, compare with goldens
+  pto build FILE [-k NAME] [-o DIR] compile each case into build/<entry>-<hash>/
+  pto dump FILE [-k NAME]           print the IR of each case's kernel
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from .errors import PtoError
 from .analysis.scope_stats import format_table, scope_stats, to_json_lines
+from .codegen.artifacts import build
 from .ir.core import Function
 from .ir.printer import print_function
 from .lints import lint
@@ -60,9 +63,19 @@ def print_lints(function: Function) -> None:
         print(w, file=sys.stderr)
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    for case in load_cases(args.file, args.k):
+        compiled = case.kernel.compile(**case.make_inputs(), **case.consts)
+        out, _ = build(compiled.function, Path(args.output))
+        print(f"{case.name}: {out}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     failed = 0
     for case in load_cases(args.file, args.k):
+        out, _ = build(case.kernel.compile(**case.make_inputs(), **case.consts).function)
+        print(f"{case.name}: artifacts in {out}")
         print_lints(case.kernel.compile(**case.make_inputs(), **case.consts).function)
         if args.dump_ir or args.scope_stats:
             c = compile_case(case, Path(args.dump_ir) / case.name if args.dump_ir else None)
@@ -93,12 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dump-ir", metavar="DIR", help="write the IR after tracing and after each pass under DIR")
     run.add_argument("--scope-stats", action="store_true", help="print per-scope memory statistics")
     run.add_argument("-k", metavar="NAME", help="only cases whose name contains NAME")
+    build_cmd = sub.add_parser("build", help="compile each case and write its artifact directory")
+    build_cmd.add_argument("file")
+    build_cmd.add_argument("-k", metavar="NAME")
+    build_cmd.add_argument("-o", "--output", default="build", help="where build/<entry>-<hash>/ goes")
     dump = sub.add_parser("dump", help="print the IR of each case's kernel")
     dump.add_argument("file")
     dump.add_argument("-k", metavar="NAME")
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run, "dump": cmd_dump}[args.command](args)
+        return {"run": cmd_run, "build": cmd_build, "dump": cmd_dump}[args.command](args)
     except PtoError as e:
         print(str(e), file=sys.stderr)
         return 2
