@@ -87,6 +87,7 @@ BAD_CASES = [
     Bad("write_to_input", PlValueError, ("pl.Out",)),
     Bad("use_after_scope", PlValueError, ("pl.scope",)),
     Bad("use_after_loop", PlValueError, ("loop",)),
+    Bad("stale_view_after_loop", PlValueError, ("made inside the loop", "offsets")),
     Bad("one_branch_name", PlValueError, ("only one branch",)),
     Bad("one_branch_name_assign", PlValueError, ("only one branch",)),
     Bad("one_branch_name_unary", PlValueError, ("only one branch",)),

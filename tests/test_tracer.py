@@ -196,3 +196,21 @@ def test_every_op_carries_the_user_line():
 
     for op in k.compile(x := f32(2, 4), np.zeros_like(x)).function.walk():
         assert op.loc.file.endswith("test_tracer.py") and op.loc.line > 0
+
+
+def test_sibling_loops_may_reuse_a_view_name():
+    @pl.jit
+    def k(x: pl.Tensor[[4, 16], pl.FP32], out: pl.Out[pl.Tensor[[4, 16], pl.FP32]]):
+        with pl.at(name_hint="norm"):
+            ss = pl.full([4, 1], dtype=pl.FP32, value=0.0)
+            for c in pl.range(2):
+                xc = x[:, c * 8 : c * 8 + 8]
+                ss = pl.add(ss, pl.row_sum(xc))
+            for c in pl.range(2):
+                xc = x[:, c * 8 : c * 8 + 8]          # the same name, a new view: not loop-carried
+                out[:, c * 8 : c * 8 + 8] = pl.row_expand_mul(xc, ss)
+
+    x, out = f32(4, 16), np.zeros((4, 16), np.float32)
+    k(x, out)
+    ss = x[:, :8].sum(1, keepdims=True, dtype=np.float32) + x[:, 8:].sum(1, keepdims=True, dtype=np.float32)
+    np.testing.assert_array_equal(out, x * ss)

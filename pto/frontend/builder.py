@@ -153,6 +153,11 @@ class Builder:
             s.current = outer
 
 
+def region_name(f: Frame) -> str:
+    return {"loop": "loop", "scope": "pl.scope", "spmd": "pl.spmd region", "arm": "branch of an if",
+            "discard": "loop", "at": "pl.at region", "inline": "inline call", "func": "function"}[f.kind]
+
+
 def _escape_message(s: Storage, f: Frame) -> str:
     what = {"loop": "loop", "scope": "pl.scope", "spmd": "pl.spmd region", "arm": "branch of an if",
             "discard": "loop"}[f.kind]

@@ -16,11 +16,13 @@ from .source import user_loc
 
 
 class Traced:
-    __slots__ = ("_storage", "_path", "_value", "_derived")
+    __slots__ = ("_storage", "_path", "_value", "_derived", "_home")
 
-    def __init__(self, storage: "B.Storage", path: tuple = (), value: Value | None = None):
+    def __init__(self, storage: "B.Storage", path: tuple = (), value: Value | None = None,
+                 home: "B.Frame | None" = None):
         self._storage = storage
         self._path = path
+        self._home = home  # the region whose values the path's offsets use (None: static path)
         self._value = value if value is not None else storage.current
         # version of the storage -> (view derived from it, frame it was derived in)
         self._derived: dict[Value, tuple[Value, "B.Frame | None"]] = {
@@ -31,6 +33,10 @@ class Traced:
         """The IR value of this handle here: its view re-derived from the storage's current
         version, unless a derivation from that version is still in scope."""
         b = B.active()
+        if self._home is not None and self._home.closed:
+            raise PlValueError(f"this view was made inside the {B.region_name(self._home)} at {self._home.loc} with "
+                               f"offsets computed there, and is used after it; make the view where it is used",
+                               user_loc())
         cur = b.current(self._storage)
         hit = self._derived.get(cur)
         if hit is not None and (hit[1] is None or not hit[1].closed):
@@ -52,13 +58,18 @@ class Traced:
         return self._value.type.dtype
 
     def _rebind(self, storage: "B.Storage", path: tuple = ()) -> tuple:
-        old = (self._storage, self._path, self._value, self._derived)
-        self._storage, self._path, self._value = storage, path, storage.current
+        old = (self._storage, self._path, self._value, self._derived, self._home)
+        self._storage, self._path, self._value, self._home = storage, path, storage.current, None
         self._derived = {storage.current: (storage.current, None)}
         return old
 
     def _restore(self, old: tuple) -> None:
-        self._storage, self._path, self._value, self._derived = old
+        self._storage, self._path, self._value, self._derived, self._home = old
+
+    @property
+    def usable(self) -> bool:
+        """False for a view whose offsets belong to a region that has closed."""
+        return self._home is None or not self._home.closed
 
     def __bool__(self) -> bool:
         raise PlSyntaxError("a traced value is used as a Python bool (while, and/or, assert, or an `if` "
@@ -114,7 +125,8 @@ class Tensor(Traced):
 
     def view(self, step: tuple) -> "Tensor":
         view = _apply_view(self.value, step)  # self.value first: it settles storage.current
-        return Tensor(self._storage, self._path + (step,), view)
+        dynamic = step[0] == "slice" and any(isinstance(o, Value) for o in step[1])
+        return Tensor(self._storage, self._path + (step,), view, B.active().frame if dynamic else self._home)
 
     def __getitem__(self, key: Any) -> "Tensor | Scalar":
         from ..language.ops import subscript

@@ -72,7 +72,8 @@ class Loop:
                                 f"variables; define kernels in a .py file", loc)
         bounds = [_idx(x, f"pl.{self.kind} bound") for x in (self.start, self.stop, self.step)]
         before = dict(frame.f_locals)
-        inits = {n: before[n] for n in names if isinstance(before.get(n), Traced)}
+        # a stale view (made in a region that has closed) is not a value to carry: the name is new here
+        inits = {n: before[n] for n in names if isinstance(before.get(n), Traced) and before[n].usable}
         carried: list[str] = []
         if inits:
             f = b.push("loop", None, Region([Value(ScalarType(INDEX), "i")]), loc)
@@ -209,6 +210,7 @@ class Undefined(Traced):
     """A name assigned in only one branch of a traced `if`: an error where it is used."""
 
     __slots__ = ("name", "loc")
+    usable = False  # never a value to carry into a loop
 
     def __init__(self, name: str, loc: Loc):
         self.name, self.loc = name, loc
