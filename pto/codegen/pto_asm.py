@@ -30,7 +30,10 @@ VECTOR_SCALAR = {ops.Add: "tadds", ops.Sub: "tsubs", ops.Mul: "tmuls", ops.Div: 
 VECTOR_UNARY = {ops.Exp: "texp", ops.Log: "tlog", ops.Sqrt: "tsqrt", ops.Rsqrt: "trsqrt", ops.Recip: "trecip",
                 ops.Relu: "trelu", ops.Abs: "tabs", ops.Neg: "tneg"}
 ROW_REDUCE = {ops.RowSum: "trowsum", ops.RowMax: "trowmax"}
-EXPAND = {ops.RowExpandSub: "trowexpandsub", ops.RowExpandMul: "trowexpandmul", ops.RowExpandDiv: "trowexpanddiv"}
+EXPAND = {ops.RowExpandSub: "trowexpandsub", ops.RowExpandMul: "trowexpandmul", ops.RowExpandDiv: "trowexpanddiv",
+          ops.RowExpandAdd: "trowexpandadd", ops.ColExpandAdd: "tcolexpandadd", ops.ColExpandSub: "tcolexpandsub",
+          ops.ColExpandMul: "tcolexpandmul", ops.ColExpandDiv: "tcolexpanddiv"}
+BASIC_EXPANDS = {"trowexpandsub", "trowexpandmul", "trowexpanddiv"}
 
 
 class Unsupported(Exception):
@@ -366,6 +369,9 @@ class _Emitter:
     op_RowSum = op_RowMax = _row_reduce
 
     def _expand(self, op: Op) -> None:
+        mnemonic = EXPAND.get(type(op))
+        if mnemonic is not None and mnemonic not in BASIC_EXPANDS and mnemonic not in self.d.more_expands:
+            raise Unsupported(f"{op.name} ({mnemonic}) is not in the {self.d.name} dialect", op.loc)
         if type(op) in EXPAND:
             return self.vector(op, EXPAND[type(op)], [self.operand(op.src, "vec", op.loc),
                                                       self.operand(op.vec, "vec", op.loc)])
@@ -376,6 +382,7 @@ class _Emitter:
         raise Unsupported(f"{op.name} has no PTO-AS tile op here", op.loc)
 
     op_RowExpandSub = op_RowExpandMul = op_RowExpandDiv = op_ColExpand = op_RowExpand = _expand
+    op_RowExpandAdd = op_ColExpandAdd = op_ColExpandSub = op_ColExpandMul = op_ColExpandDiv = _expand
 
     def op_Cast(self, op: Op) -> None:
         if isinstance(op.results[0].type, ScalarType):
@@ -399,10 +406,8 @@ class _Emitter:
 
     # --- cube -----------------------------------------------------------------------------------
     def op_Matmul(self, op: Op) -> None:
-        if op.a_trans or op.b_trans:
-            raise Unsupported("a transposed matmul operand", op.loc)
-        left = self.cube_operand(op.lhs, "left", op.loc)
-        right = self.cube_operand(op.rhs, "right", op.loc)
+        left = self.cube_operand(op.lhs, "left", op.loc, op.a_trans)
+        right = self.cube_operand(op.rhs, "right", op.loc, op.b_trans)
         acc = self.tile(op.results[0], "acc", op.loc)
         self.sync(left, "PIPE_M", write=False)
         self.sync(right, "PIPE_M", write=False)
@@ -410,13 +415,11 @@ class _Emitter:
         self.line(f"pto.tmatmul ins({left.name}, {right.name} : {left.type}, {right.type}) outs({acc.name} : {acc.type})")
 
     def op_MatmulAcc(self, op: Op) -> None:
-        if op.a_trans or op.b_trans:
-            raise Unsupported("a transposed matmul operand", op.loc)
         acc_in = self.tiles.get(op.acc)
         if acc_in is None or acc_in.home != "acc":
             raise Unsupported("matmul_acc whose accumulator is not an L0C tile", op.loc)
-        left = self.cube_operand(op.lhs, "left", op.loc)
-        right = self.cube_operand(op.rhs, "right", op.loc)
+        left = self.cube_operand(op.lhs, "left", op.loc, op.a_trans)
+        right = self.cube_operand(op.rhs, "right", op.loc, op.b_trans)
         acc = self.tile(op.results[0], "acc", op.loc)
         self.sync(left, "PIPE_M", write=False)
         self.sync(right, "PIPE_M", write=False)
@@ -425,11 +428,22 @@ class _Emitter:
         self.line(f"pto.tmatmul.acc ins({acc_in.name}, {left.name}, {right.name} : {acc_in.type}, {left.type}, "
                   f"{right.type}) outs({acc.name} : {acc.type})")
 
-    def cube_operand(self, v: Value, home: str, loc: Loc | None) -> _Tile:
+    def cube_operand(self, v: Value, home: str, loc: Loc | None, transposed: bool = False) -> _Tile:
+        """The operand in L0A/L0B, staged through L1. A transposed operand is a GM window loaded
+        transposed: the [R, C] window lands in a [C, R] L1 tile of the opposite block layout."""
         if v not in self.views and (v not in self.tiles or self.tiles[v].home != "mat"):
             raise Unsupported("a matmul operand that is neither in GM nor in L1", loc)
-        staged = self.operand(v, "mat", loc)
-        tile = self.tile(Value(v.type, v.hint), home, loc)
+        if transposed:
+            if v not in self.views:
+                raise Unsupported("a transposed matmul operand that is not in GM", loc)
+            staged = self.tile(Value(TensorType(v.type.shape[::-1], v.type.dtype), v.hint), "mat_t", loc)
+            win, wt = self.window(v, v.type.shape)
+            self.sync(staged, "PIPE_MTE2", write=True)
+            self.line(f"pto.tload ins({win} : {wt}) outs({staged.name} : {staged.type})")
+        else:
+            staged = self.operand(v, "mat", loc)
+        shape = v.type.shape[::-1] if transposed else v.type.shape
+        tile = self.tile(Value(TensorType(tuple(shape), v.type.dtype), v.hint), home, loc)
         self.sync(staged, "PIPE_MTE1", write=False)
         self.sync(tile, "PIPE_MTE1", write=True)
         self.line(f"pto.tmov ins({staged.name} : {staged.type}) outs({tile.name} : {tile.type})")

@@ -23,6 +23,9 @@ class Dialect:
     dtypes: frozenset = frozenset({"f32", "f16", "bf16", "i32", "i16", "i8", "ui8", "i64", "i1"})
     index_ops: frozenset = frozenset({"addi", "muli", "subi", "divsi", "remsi", "floordivsi"})
     cross_core: bool = True  # tpush / tpop between the cube and vector parts
+    # broadcast ops beyond trowexpand{sub,mul,div} / tcolexpand / trowexpand
+    more_expands: frozenset = frozenset({"trowexpandadd", "tcolexpandadd", "tcolexpandsub", "tcolexpandmul",
+                                         "tcolexpanddiv"})
 
 
 CURRENT = Dialect(
@@ -35,6 +38,7 @@ V0_1_1 = Dialect(
     tensor_view_type="!pto.tensor_view<{rank}x{t}>", view_comma="",
     split_binary=frozenset({"tmul", "tmax", "tmin"}), reduction_tmp=False,
     dtypes=frozenset({"f32", "f16", "i32"}), index_ops=frozenset({"addi", "muli"}), cross_core=False,
+    more_expands=frozenset(),
 )
 
 DIALECTS = {d.name: d for d in (CURRENT, V0_1_1)}
@@ -48,6 +52,7 @@ LAYOUT = {
     "vec": (None, "row_major", "none_box", 512),
     "vec_col": (None, "col_major", "none_box", 512),  # [R, 1] row-reduction results
     "mat": ("mat", "col_major", "row_major", 512),
+    "mat_t": ("mat", "row_major", "col_major", 512),  # a transposed (DN) load of an ND window
     "left": ("left", "row_major", "row_major", 512),
     "right": ("right", "row_major", "col_major", 512),
     "acc": ("acc", "col_major", "row_major", 1024),
