@@ -107,7 +107,25 @@ def _binary(cls, a: Any, b: Any) -> "Tensor | Scalar":
     return L.binary(cls, a, b)
 
 
-class Tensor(Traced):
+class _Arithmetic:
+    """Python operators on traced values: + - * / and comparisons, as the pl ops."""
+
+    __slots__ = ()
+    __add__ = lambda a, b: _binary(ops.Add, a, b)  # noqa: E731
+    __radd__ = lambda a, b: _binary(ops.Add, b, a)  # noqa: E731
+    __sub__ = lambda a, b: _binary(ops.Sub, a, b)  # noqa: E731
+    __rsub__ = lambda a, b: _binary(ops.Sub, b, a)  # noqa: E731
+    __mul__ = lambda a, b: _binary(ops.Mul, a, b)  # noqa: E731
+    __rmul__ = lambda a, b: _binary(ops.Mul, b, a)  # noqa: E731
+    __truediv__ = lambda a, b: _binary(ops.Div, a, b)  # noqa: E731
+    __rtruediv__ = lambda a, b: _binary(ops.Div, b, a)  # noqa: E731
+    __lt__ = lambda a, b: _binary(ops.Lt, a, b)  # noqa: E731
+    __le__ = lambda a, b: _binary(ops.Le, a, b)  # noqa: E731
+    __gt__ = lambda a, b: _binary(ops.Gt, a, b)  # noqa: E731
+    __ge__ = lambda a, b: _binary(ops.Ge, a, b)  # noqa: E731
+
+
+class Tensor(_Arithmetic, Traced):
     """A traced tensor: a view of a parameter, a `create_tensor`, or a tile computed by ops."""
 
     __slots__ = ()
@@ -136,25 +154,13 @@ class Tensor(Traced):
         from ..language.ops import subscript_assign
         subscript_assign(self, key, value)
 
-    __add__ = lambda a, b: _binary(ops.Add, a, b)  # noqa: E731
-    __radd__ = lambda a, b: _binary(ops.Add, b, a)  # noqa: E731
-    __sub__ = lambda a, b: _binary(ops.Sub, a, b)  # noqa: E731
-    __rsub__ = lambda a, b: _binary(ops.Sub, b, a)  # noqa: E731
-    __mul__ = lambda a, b: _binary(ops.Mul, a, b)  # noqa: E731
-    __rmul__ = lambda a, b: _binary(ops.Mul, b, a)  # noqa: E731
-    __truediv__ = lambda a, b: _binary(ops.Div, a, b)  # noqa: E731
-    __rtruediv__ = lambda a, b: _binary(ops.Div, b, a)  # noqa: E731
-    __lt__ = lambda a, b: _binary(ops.Lt, a, b)  # noqa: E731
-    __le__ = lambda a, b: _binary(ops.Le, a, b)  # noqa: E731
-    __gt__ = lambda a, b: _binary(ops.Gt, a, b)  # noqa: E731
-    __ge__ = lambda a, b: _binary(ops.Ge, a, b)  # noqa: E731
 
     def __neg__(self) -> "Tensor":
         from ..language import ops as L
         return L.neg(self)
 
 
-class Scalar(Traced):
+class Scalar(_Arithmetic, Traced):
     """A traced scalar (loop index, value read from a tensor, index arithmetic).
 
     `affine` is its affine form when it was built by + - and * by constants (see affine.py), so that
@@ -170,22 +176,10 @@ class Scalar(Traced):
     def __repr__(self) -> str:
         return f"Scalar({self._value.type})"
 
-    __add__ = lambda a, b: _binary(ops.Add, a, b)  # noqa: E731
-    __radd__ = lambda a, b: _binary(ops.Add, b, a)  # noqa: E731
-    __sub__ = lambda a, b: _binary(ops.Sub, a, b)  # noqa: E731
-    __rsub__ = lambda a, b: _binary(ops.Sub, b, a)  # noqa: E731
-    __mul__ = lambda a, b: _binary(ops.Mul, a, b)  # noqa: E731
-    __rmul__ = lambda a, b: _binary(ops.Mul, b, a)  # noqa: E731
-    __truediv__ = lambda a, b: _binary(ops.Div, a, b)  # noqa: E731
-    __rtruediv__ = lambda a, b: _binary(ops.Div, b, a)  # noqa: E731
     __floordiv__ = lambda a, b: _binary(ops.Floordiv, a, b)  # noqa: E731
     __rfloordiv__ = lambda a, b: _binary(ops.Floordiv, b, a)  # noqa: E731
     __mod__ = lambda a, b: _binary(ops.Mod, a, b)  # noqa: E731
     __rmod__ = lambda a, b: _binary(ops.Mod, b, a)  # noqa: E731
-    __lt__ = lambda a, b: _binary(ops.Lt, a, b)  # noqa: E731
-    __le__ = lambda a, b: _binary(ops.Le, a, b)  # noqa: E731
-    __gt__ = lambda a, b: _binary(ops.Gt, a, b)  # noqa: E731
-    __ge__ = lambda a, b: _binary(ops.Ge, a, b)  # noqa: E731
     __eq__ = lambda a, b: _binary(ops.Eq, a, b)  # noqa: E731
     __ne__ = lambda a, b: _binary(ops.Ne, a, b)  # noqa: E731
     __hash__ = object.__hash__

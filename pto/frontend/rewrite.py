@@ -18,6 +18,7 @@ import textwrap
 import types
 
 from .regions import UNDEF, branch
+from .source import assigned_names
 
 _ESCAPES = (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal)
 
@@ -28,15 +29,6 @@ def _escapes(stmts: list[ast.stmt]) -> bool:
             if isinstance(node, _ESCAPES):
                 return True
     return False
-
-
-def _stored_names(stmts: list[ast.stmt]) -> list[str]:
-    names: dict[str, None] = {}
-    for stmt in stmts:
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                names[node.id] = None
-    return [n for n in names if not n.startswith("__pto_")]
 
 
 class _IfRewriter(ast.NodeTransformer):
@@ -52,7 +44,7 @@ class _IfRewriter(ast.NodeTransformer):
         if _escapes(node.body) or _escapes(node.orelse):
             return node
         self.count += 1
-        names = _stored_names(node.body + node.orelse)
+        names = [n for n in assigned_names(node.body + node.orelse) if not n.startswith("__pto_")]
         then_name, else_name = f"__pto_then_{self.count}", f"__pto_else_{self.count}"
         out = ast.Tuple([ast.Name(n, ast.Load()) for n in names], ast.Load())
         args = ast.arguments(posonlyargs=[], args=[ast.arg(n) for n in names], kwonlyargs=[],

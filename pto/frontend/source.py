@@ -55,7 +55,7 @@ def _file_tree(filename: str, mtime: float) -> ast.Module | None:
         return None
 
 
-def _assigned(nodes: list[ast.stmt]) -> list[str]:
+def assigned_names(nodes: list[ast.stmt]) -> list[str]:
     """Names bound by statements in `nodes` (assignments, for targets, with-as), in first-seen order."""
     names: dict[str, None] = {}
     for stmt in nodes:
@@ -70,7 +70,7 @@ def _loops_of_file(filename: str, mtime: float) -> dict[int, list[str]]:
     tree = _file_tree(filename, mtime)
     if tree is None:
         return {}
-    return {n.lineno: _assigned(n.body) for n in ast.walk(tree) if isinstance(n, ast.For)}
+    return {n.lineno: assigned_names(n.body) for n in ast.walk(tree) if isinstance(n, ast.For)}
 
 
 def loop_assigned_names(frame: types.FrameType) -> list[str] | None:
