@@ -194,8 +194,13 @@ def _share_bytes(a: Alloc, b: Alloc) -> bool:
     return a.offset < b.offset + b.size and b.offset < a.offset + a.size
 
 
-def _touching(a: Alloc, nodes: list[Node]) -> list[Node]:
-    return [n for n in nodes if any(a.buffer in acc.buffers for acc in n.accesses)]
+def _users(nodes: list[Node]) -> dict[Value, list[Node]]:
+    """Buffer -> the tasks that touch it, in program order."""
+    users: dict[Value, list[Node]] = {}
+    for n in nodes:
+        for b in dict.fromkeys(b for acc in n.accesses for b in acc.buffers):
+            users.setdefault(b, []).append(n)
+    return users
 
 
 def _reuse_edges(plan: Plan, nodes: list[Node], deps: list[Edge]) -> list[Edge]:
@@ -205,11 +210,12 @@ def _reuse_edges(plan: Plan, nodes: list[Node], deps: list[Edge]) -> list[Edge]:
     graph.add_nodes_from(id(n) for n in nodes)
     graph.add_edges_from((id(e.src), id(e.dst)) for e in deps if e.carried_by is None)
     edges = []
+    users = _users(nodes)
     for a in plan.allocs:
         for b in plan.allocs:
             if a is b or not _share_bytes(a, b) or not a.end < b.start:
                 continue
-            earlier, later = _touching(a, nodes), _touching(b, nodes)
+            earlier, later = users.get(a.buffer, []), users.get(b.buffer, [])
             for y in later:
                 for x in sorted(earlier, key=lambda n: -n.order):  # latest first: fewer edges
                     if not nx.has_path(graph, id(x), id(y)):
@@ -239,6 +245,7 @@ def check_plan(plan: Plan, nodes: list[Node], edges: list[Edge]) -> None:
     intra.add_edges_from((id(e.src), id(e.dst)) for e in edges if e.carried_by is None)
     reach = {n: nx.descendants(intra, n) | {n} for n in intra.nodes}
     carried = [e for e in edges if e.carried_by is not None]
+    users = _users(nodes)
     for a in plan.allocs:
         for b in plan.allocs:
             if a is b or not _share_bytes(a, b):
@@ -247,8 +254,8 @@ def check_plan(plan: Plan, nodes: list[Node], edges: list[Edge]) -> None:
                 raise PlanError(f"{a.name} and {b.name} share bytes while both live")
             if b.end < a.start:
                 continue  # checked as the pair (b, a)
-            for x in _touching(a, nodes):
-                for y in _touching(b, nodes):
+            for x in users.get(a.buffer, []):
+                for y in users.get(b.buffer, []):
                     if id(y) not in reach[id(x)]:
                         raise PlanError(f"{b.name} reuses the bytes of {a.name}, but {y.name} is not "
                                         f"ordered after {x.name}")

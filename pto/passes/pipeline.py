@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ir.core import Function, Program
-from ..ir.parser import parse_program
+from ..ir.clone import clone_function
 from ..ir.printer import print_program
 from ..ir.verifier import verify_program
 from . import access, deps, memplan, onchip, outline, split_mixed
@@ -34,8 +34,8 @@ class Compilation:
 
 
 def copy_function(f: Function) -> Function:
-    """A deep copy through the text form (the traced IR stays untouched by the passes)."""
-    return parse_program(print_program(Program([f]))).entry
+    """A deep copy (the traced IR stays untouched by the passes)."""
+    return clone_function(f)
 
 
 def compile_function(f: Function, options: CompileOptions | None = None) -> Compilation:
