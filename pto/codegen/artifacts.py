@@ -75,15 +75,20 @@ def kernel_wrapper(k: Function) -> str:
     """`kernel_entry(args)`: the task's packed arguments (tensor addresses, then scalars, as the
     orchestration adds them) unpacked into the kernel's parameters."""
     params = [p for p in k.params if p.direction != "block"]
+    # The runtime packs a task's tensors before its scalars (simpler.md §1.4), whatever the order
+    # of the kernel's parameters.
+    packed = [p for p in params if isinstance(p.value.type, TensorType)] + \
+             [p for p in params if not isinstance(p.value.type, TensorType)]
+    slot = {id(p): i for i, p in enumerate(packed)}
     decls, casts = [], []
     for i, p in enumerate(params):
         c_type = C_TYPES[ELEMENT[p.value.type.dtype.name]]
         if isinstance(p.value.type, TensorType):
             decls.append(f"__gm__ {c_type}* {p.value.hint or f'a{i}'}")
-            casts.append(f"reinterpret_cast<__gm__ {c_type}*>(args[{i}])")
+            casts.append(f"reinterpret_cast<__gm__ {c_type}*>(args[{slot[id(p)]}])")
         else:
             decls.append(f"{c_type} {p.value.hint or f'a{i}'}")
-            casts.append(f"static_cast<{c_type}>(args[{i}])")
+            casts.append(f"static_cast<{c_type}>(args[{slot[id(p)]}])")
     return (f"// Wrapper of kernel {k.name} ({k.attrs.get('core')}): unpacks the task arguments.\n"
             f"extern \"C\" __global__ AICORE void {k.name}({', '.join(decls)});\n\n"
             f"extern \"C\" __global__ AICORE void kernel_entry(__gm__ int64_t* args) {{\n"
