@@ -27,8 +27,11 @@ from typing import Callable
 from .frontend.source import assigned_name
 from .ir.core import Function, Op, Region, Value, is_tensor
 from .ir.ops.control import Call, ForLoop, Return, Scope, Yield
+from .ir.ops.indexed import Scatter
 from .ir.ops.memory import Assemble, CreateTensor, Reshape, Slice, Write
 from .ir.types import Loc
+
+WRITES = (Assemble, Write, Scatter)  # ops whose result is the next version of their `dst`
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def _roots(function: Function) -> dict[Value, Value]:
         for op in region.ops:
             if isinstance(op, (Slice, Reshape)):
                 root[op.results[0]] = r(op.src)
-            elif isinstance(op, (Assemble, Write)):
+            elif isinstance(op, WRITES):
                 root[op.results[0]] = r(op.dst)
             elif isinstance(op, Call):
                 root.update((res, r(op.args[i])) for res, i in zip(op.results, op.outs))
@@ -85,14 +88,14 @@ def _reads(op: Op) -> list[Value]:
         return []
     if isinstance(op, ForLoop):
         return [v for v in (op.start, op.stop, op.step) if isinstance(v, Value)]
-    if isinstance(op, (Assemble, Write)):
-        return op.operands()[1:]  # dst is the first operand of both
+    if isinstance(op, WRITES):
+        return op.operands()[1:]  # dst is the first operand of each
     return op.operands()
 
 
 def _written(op: Op, root: dict[Value, Value]) -> list[Value]:
     """The storages `op` itself writes."""
-    if isinstance(op, (Assemble, Write)):
+    if isinstance(op, WRITES):
         return [root.get(op.dst, op.dst)]
     if isinstance(op, Call):
         return [root.get(op.args[i], op.args[i]) for i in op.outs]

@@ -1,8 +1,8 @@
 """Which tensor values are GM memory, and which buffers each one may denote.
 
 Memory is what a program can write in place: tensor parameters and `create_tensor` buffers, their
-views (`slice`, `reshape`), their versions (results of `assemble`/`write`, kernel calls), and the
-region arguments and results that carry them. Every other tensor value is a tile (a value).
+views (`slice`, `reshape`), their versions (results of `assemble`/`write`/`scatter`, kernel calls),
+and the region arguments and results that carry them. Every other tensor value is a tile (a value).
 `buffer_roots` maps each memory value to the set of buffers (parameters / create_tensor results)
 it may denote: a loop argument may carry a different buffer each iteration.
 """
@@ -13,7 +13,7 @@ from ..ir.core import Function, Op, Region, Value
 from ..ir.types import TensorType
 
 VIEWS = (ops.Slice, ops.Reshape)
-WRITES = (ops.Assemble, ops.Write)
+WRITES = (ops.Assemble, ops.Write, ops.Scatter)
 
 
 def _yields(region: Region) -> tuple[Value, ...]:

@@ -102,6 +102,8 @@ class _Emitter:
             if p.direction == "block":
                 continue
             name = "%" + (v.hint or "a").replace(".", "_")
+            while name in self.names.values():  # hints need not be unique (two materialized tiles)
+                name += "_"
             self.names[v] = name
             if isinstance(v.type, TensorType):
                 args.append(f"{name}: !pto.ptr<{self.elem(v.type.dtype, loc)}>")

@@ -8,6 +8,7 @@ from ..ir.types import (BF16, BOOL, FP8E4M3, FP8E5M2, FP16, FP32, INDEX, INT8, I
 from ..frontend.annotations import InOut, Out, Scalar, Tensor  # noqa: F401
 from .ops import *  # noqa: F401,F403
 from .ops import abs, slice  # noqa: F401  (shadow the builtins on purpose, as the reference DSL does)
+from .indexed import gather, scatter, topk  # noqa: F401
 
 
 def range(*args, **kwargs):  # noqa: A001

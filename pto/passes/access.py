@@ -8,7 +8,8 @@ per dimension in buffer coordinates. A span is affine in orchestration loop indi
 kernel loop indices and SPMD block indices are replaced by the hull they sweep. A dimension whose
 offset is data dependent (read from a tensor) stays affine in an opaque atom, so nothing can prove
 it disjoint from anything: the conservative answer. A view through a reshape counts as the whole
-buffer (box None).
+buffer (box None). A `pl.scatter` writes (and with reduce="add" also reads) its whole destination
+view: its targets are data, so every later reader of any part of that view is ordered after it.
 """
 from __future__ import annotations
 
@@ -87,6 +88,9 @@ def _uses(op: Op) -> list[tuple[Value, str, tuple | None, tuple | None]]:
         return [(op.dst, "write", op.offsets, op.src.type.shape), (op.src, "read", None, None)]
     if isinstance(op, ops.Write):
         return [(op.dst, "write", op.offsets, (1,) * len(op.offsets))]
+    if isinstance(op, ops.Scatter):  # data-dependent targets: the whole destination view
+        dst = [(op.dst, "read", None, None)] if op.reduce is not None else []
+        return dst + [(op.dst, "write", None, None), (op.index, "read", None, None), (op.src, "read", None, None)]
     if isinstance(op, ops.Read):
         return [(op.src, "read", op.offsets, (1,) * len(op.offsets))]
     return [(v, "read", None, None) for v in op.operands() if isinstance(v.type, TensorType)]

@@ -25,7 +25,8 @@ from ..ir.types import Loc, ScalarType, TensorType
 
 NAME = "outline"
 
-COMPUTE = (ops.Binary, ops.Unary, ops.Where, ops.Cast, ops.Reduce, ops.Expand, ops.Matmul, ops.MatmulAcc)
+COMPUTE = (ops.Binary, ops.Unary, ops.Where, ops.Cast, ops.Reduce, ops.Expand, ops.Matmul, ops.MatmulAcc,
+           ops.TopK)
 CUBE = (ops.Matmul, ops.MatmulAcc)
 
 
@@ -124,7 +125,7 @@ class _Outliner:
     def is_tile_op(self, op: Op) -> bool:
         if isinstance(op, COMPUTE):
             return isinstance(op.results[0].type, TensorType)
-        if isinstance(op, (ops.Full, ops.Arange, ops.Load, ops.Assemble)):
+        if isinstance(op, (ops.Full, ops.Arange, ops.Load, ops.Assemble, ops.Gather, ops.Scatter)):
             return True
         if isinstance(op, (ops.Slice, ops.Reshape)):
             return op.src not in self.memory

@@ -316,6 +316,8 @@ def _tpop(it, op, env):
         raise RuntimeError(f"{it.f.name}: nothing arrived on channel {op.channel} ({op.loc})") from None
 
 
+from . import indexed  # noqa: E402,F401  (registers the gather/scatter/topk handlers)
+
 HANDLERS = H
 
 
