@@ -88,6 +88,7 @@ BAD_CASES = [
     Bad("use_after_scope", PlValueError, ("pl.scope",)),
     Bad("use_after_loop", PlValueError, ("loop",)),
     Bad("stale_view_after_loop", PlValueError, ("made inside the loop", "offsets")),
+    Bad("where_two_numbers", PlTypeError, ("pl.where",)),
     Bad("one_branch_name", PlValueError, ("only one branch",)),
     Bad("one_branch_name_assign", PlValueError, ("only one branch",)),
     Bad("one_branch_name_unary", PlValueError, ("only one branch",)),

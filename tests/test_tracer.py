@@ -214,3 +214,19 @@ def test_sibling_loops_may_reuse_a_view_name():
     k(x, out)
     ss = x[:, :8].sum(1, keepdims=True, dtype=np.float32) + x[:, 8:].sum(1, keepdims=True, dtype=np.float32)
     np.testing.assert_array_equal(out, x * ss)
+
+
+def test_a_mixed_kernel_calling_an_inline_helper_splits():
+    @pl.jit.inline
+    def mm_exp(a, b):
+        return pl.exp(pl.matmul(a, b))
+
+    @pl.jit
+    def k(a: pl.Tensor[[16, 32], pl.FP32], b: pl.Tensor[[32, 16], pl.FP32], out: pl.Out[pl.Tensor[[16, 16], pl.FP32]]):
+        with pl.at(name_hint="mix"):
+            out[:, :] = mm_exp(a, b)
+
+    a, b = f32(16, 32) * 0.1, f32(32, 16, seed=1) * 0.1
+    out = np.zeros((16, 16), np.float32)
+    k(a, b, out)  # the test-wide fixture runs the split parts and compares bitwise
+    np.testing.assert_allclose(out, np.exp((a @ b).astype(np.float64)), rtol=1e-5)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from ..analysis.scope_stats import scope_stats, to_json_lines
@@ -29,7 +30,11 @@ C_TYPES = {"f32": "float", "f16": "half", "bf16": "bfloat16_t", "i32": "int32_t"
 def build(function: Function, root: Path = Path("build")) -> tuple[Path, Compilation]:
     """Compile `function` (a traced entry) and write its artifact directory; returns its path."""
     staging = root / f".{function.name}-staging"
-    c = compile_function(function, CompileOptions(dump_dir=staging / "ir"))
+    try:
+        c = compile_function(function, CompileOptions(dump_dir=staging / "ir"))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # no half-written directory after an error
+        raise
     digest = hashlib.sha256(print_program(c.program).encode()).hexdigest()[:12]
     out = root / f"{function.name}-{digest}"
     (out / "ir").mkdir(parents=True, exist_ok=True)

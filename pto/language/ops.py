@@ -127,6 +127,9 @@ def relu(x): return _unary(ops.Relu, x)  # noqa: E704
 
 
 def where(cond: Tensor, a: Any, b: Any) -> Tensor:
+    if not isinstance(a, Traced) and not isinstance(b, Traced):
+        raise PlTypeError("pl.where needs a tensor or traced scalar among its two values (their dtype is "
+                          "the result's); write e.g. pl.where(c, pl.full(shape, pl.FP32, 1.0), 0.0)", user_loc())
     like = (a if isinstance(a, Traced) else b).dtype
     return wrap(_emit(ops.Where, cond=_operand(cond, BOOL), lhs=_operand(a, like), rhs=_operand(b, like)))
 

@@ -239,7 +239,29 @@ class _Splitter:
         return f
 
 
+def _flatten(region: Region) -> None:
+    """Splice inline-call and scope regions into their parent (inside a kernel they only name
+    lines), so the split sees loops and branches as its only regions."""
+    out: list[Op] = []
+    subst: dict[Value, Value] = {}
+    for op in region.ops:
+        op.replace_operands(subst)
+        for r in op.regions:
+            _flatten(r)
+        if isinstance(op, (ops.InlineCall, ops.Scope)):
+            body = op.regions[0]
+            out += body.ops[:-1]
+            subst.update(zip(op.results, body.ops[-1].values))
+        else:
+            out.append(op)
+    region.ops = out
+    if subst:
+        for op in region.walk():
+            op.replace_operands(subst)
+
+
 def split_kernel(k: Function) -> list[Function]:
+    _flatten(k.body)
     splitter = _Splitter(k, _Sides(k))
     for part in (C, V):  # parameters first, so clones inside refer to the part's own
         for p in k.params:
