@@ -5,7 +5,8 @@ Produces: facts["access"], one `Node` per task (`pl.call`) and per orchestration
 (`pl.read` / `pl.write` on memory), in program order, each with its accesses: the buffers touched
 (orchestration roots: parameters and create_tensor results), read or write, and the box, one `Span`
 per dimension in buffer coordinates. A span is affine in orchestration loop indices and scalars;
-kernel loop indices and SPMD block indices are replaced by the hull they sweep. A dimension whose
+kernel loop indices are replaced by the hull they sweep; the block index of an SPMD task stays an
+atom of the task (`Node.block`), so its blocks can be told apart. A dimension whose
 offset is data dependent (read from a tensor) stays affine in an opaque atom, so nothing can prove
 it disjoint from anything: the conservative answer. A view through a reshape counts as the whole
 buffer (box None). A `pl.scatter` writes (and with reduce="add" also reads) its whole destination
@@ -42,6 +43,12 @@ class Node:
     accesses: list[Access]
     loops: tuple[Op, ...]  # enclosing orchestration loops, outermost first
     order: int
+    blocks: int = 1  # SPMD blocks of the task; its boxes are affine in `block` when > 1
+
+    @property
+    def block(self) -> tuple:
+        """The atom standing for this task's block index in its boxes."""
+        return ("block", id(self.op))
 
 
 def run(c):
@@ -113,17 +120,14 @@ class ParamAccess:
 
 
 def summarize_kernel(kernel: Function) -> list[ParamAccess]:
-    """The accesses of one kernel to its buffer parameters, loop and block indices eliminated."""
+    """The accesses of one kernel to its buffer parameters, kernel loop indices eliminated; the
+    block index stays (the block parameter is an atom), so blocks can be compared with each other."""
     roots = buffer_roots(kernel)
     index = {p.value: i for i, p in enumerate(kernel.params)}
     ranges: dict[Value, tuple[int, int] | None] = {}
     for op in kernel.walk():
         if isinstance(op, ops.ForLoop):
             ranges[op.regions[0].args[0]] = _loop_range(op)
-    blocks = kernel.attrs.get("blocks", 1)
-    for p in kernel.params:
-        if p.direction == "block":
-            ranges[p.value] = (0, blocks - 1)
     out: list[ParamAccess] = []
     for op in kernel.walk():
         for v, mode, offsets, sizes in _uses(op):
@@ -156,6 +160,11 @@ def _eliminate(box: Box, ranges: dict) -> Box:
 class _Orchestration:
     def __init__(self, entry: Function, kernels: dict[str, Function]):
         self.roots = buffer_roots(entry)
+        self.orchestration_values = {p.value for p in entry.params}
+        for op in entry.walk():
+            self.orchestration_values.update(op.results)
+            for r in op.regions:
+                self.orchestration_values.update(r.args)
         self.kernels = kernels
         self.summaries: dict[str, list[ParamAccess]] = {}
         self.nodes: list[Node] = []
@@ -176,13 +185,26 @@ class _Orchestration:
             self.summaries[op.kernel] = summarize_kernel(kernel)
         params = [p for p in kernel.params if p.direction != "block"]
         scalars = {p.value: a for p, a in zip(params, op.args) if not isinstance(a.type, TensorType)}
+        node = Node(op.kernel, op, [], loops, len(self.nodes), op.blocks)
+        block = next((p.value for p in kernel.params if p.direction == "block"), None)
         accesses = []
         for pa in self.summaries[op.kernel]:
             box = pa.box
             if box is not None:
-                box = tuple(None if s is None else _bind(s, scalars) for s in box)
+                box = tuple(None if s is None else self.localize(_bind(s, scalars, block, node.block), node)
+                            for s in box)
             accesses.append(Access(self.roots.get(op.args[pa.param], frozenset()), pa.mode, box, pa.loc))
-        self.nodes.append(Node(op.kernel, op, accesses, loops, len(self.nodes)))
+        node.accesses = accesses
+        self.nodes.append(node)
+
+    def localize(self, span: Span, node: Node) -> Span:
+        """Values computed inside the kernel (a read, a floor division of the block index) differ
+        from one task instance to the next: they become atoms of this instance (`local_atom`)."""
+        for atom in atoms(span):
+            if isinstance(atom, Value) and atom not in self.orchestration_values:
+                local = Affine.of_atom(local_atom(node, atom))
+                span = Span(substitute(span.lo, atom, local), substitute(span.hi, atom, local))
+        return span
 
     def scalar_access(self, op: Op, loops: tuple[Op, ...]) -> None:
         accesses = []
@@ -196,7 +218,21 @@ class _Orchestration:
             self.nodes.append(Node(f"{kind}@{op.loc.line}", op, accesses, loops, len(self.nodes)))
 
 
-def _bind(span: Span, scalars: dict[Value, Value]) -> Span:
+def local_atom(node: Node, value: Value) -> tuple:
+    return ("local", id(node.op), value)
+
+
+def is_instance_atom(atom: object, node: Node) -> bool:
+    """Atoms that take another value in another instance of the node's task (or another block)."""
+    return atom == node.block or (isinstance(atom, tuple) and atom[0] == "local" and atom[1] == id(node.op))
+
+
+def _bind(span: Span, scalars: dict[Value, Value], block: Value | None, block_atom: tuple) -> Span:
+    """A kernel's span at one call: scalar parameters replaced by the call's arguments, the block
+    parameter by the task's block atom."""
     for param, arg in scalars.items():
         span = Span(substitute(span.lo, param, affine(arg)), substitute(span.hi, param, affine(arg)))
+    if block is not None:
+        atom = Affine.of_atom(block_atom)
+        span = Span(substitute(span.lo, block, atom), substitute(span.hi, block, atom))
     return span

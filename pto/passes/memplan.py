@@ -221,15 +221,19 @@ def _reuse_edges(plan: Plan, nodes: list[Node], deps: list[Edge]) -> list[Edge]:
                     if not nx.has_path(graph, id(x), id(y)):
                         graph.add_edge(id(x), id(y))
                         edges.append(Edge(x, y, "REUSE", b.buffer))
-            loop = _common_loop(a, b)
-            if loop is not None:  # the next iteration's `a` follows this iteration's `b`
+            for loop in _common_loops(a, b):  # a of any later iteration follows this iteration's b
                 edges += [Edge(y, x, "REUSE", a.buffer, loop) for x in earlier for y in later]
     return edges
 
 
-def _common_loop(a: Alloc, b: Alloc) -> Op | None:
-    common = [x for x, y in zip(a.loops, b.loops) if x is y]
-    return common[-1] if common else None
+def _common_loops(a: Alloc, b: Alloc) -> list[Op]:
+    """The loops around both creations: each one's next iteration reuses the bytes again."""
+    out = []
+    for x, y in zip(a.loops, b.loops):
+        if x is not y:
+            break
+        out.append(x)
+    return out
 
 
 # --- the independent checker --------------------------------------------------------------------------
@@ -259,9 +263,9 @@ def check_plan(plan: Plan, nodes: list[Node], edges: list[Edge]) -> None:
                     if id(y) not in reach[id(x)]:
                         raise PlanError(f"{b.name} reuses the bytes of {a.name}, but {y.name} is not "
                                         f"ordered after {x.name}")
-                    loop = _common_loop(a, b)
-                    if loop is not None and not any(
-                            e.carried_by is loop and id(e.src) in reach[id(y)] and id(x) in reach[id(e.dst)]
-                            for e in carried):
-                        raise PlanError(f"{a.name} of the next iteration reuses the bytes of {b.name}, "
-                                        f"but {x.name} is not ordered after {y.name} across iterations")
+                    for loop in _common_loops(a, b):
+                        if not any(e.carried_by is loop and id(e.src) in reach[id(y)] and id(x) in reach[id(e.dst)]
+                                   for e in carried):
+                            raise PlanError(f"{a.name} of a later iteration of the loop at {loop.loc} reuses the "
+                                            f"bytes of {b.name}, but {x.name} is not ordered after {y.name} "
+                                            f"across its iterations")
