@@ -243,13 +243,29 @@ def branch(cond: Any, then_fn: Callable, else_fn: Callable, names: tuple, values
 
 def _trace_arm(b: B.Builder, op: Op, region: Region, fn: Callable, values: tuple, loc: Loc):
     f = b.push("arm", op, region, loc)
-    outs = fn(*values)
+    outs = list(fn(*values))
+    names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+    for i, x in enumerate(outs):
+        if isinstance(x, Traced) and not isinstance(x, Undefined) and not _visible_here(x):
+            outs[i] = Undefined(names[i], loc)  # made inside a loop or region of the arm: not after it
     resolved = [x.value if isinstance(x, Traced) and not isinstance(x, Undefined) else x for x in outs]
     written = {s: s.current for s, e in f.entries.items() if s.current is not e}
     b.pop(f)
     for s, e in f.entries.items():
         s.current = e
     return outs, resolved, written, f
+
+
+def _visible_here(x: Traced) -> bool:
+    """Whether `x` can be used at this point (not local to a loop, scope or spmd that has closed)."""
+    if not x.usable:
+        return False
+    f = x._storage.frame
+    while f.closed:
+        if f.kind not in B.TRANSPARENT:
+            return False
+        f = f.parent
+    return True
 
 
 def _merge_arms(b: B.Builder, op: Op, arms: list, names: tuple, values: tuple, loc: Loc) -> tuple:

@@ -24,10 +24,20 @@ _ESCAPES = (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom, ast.G
 
 
 def _escapes(stmts: list[ast.stmt]) -> bool:
-    for stmt in stmts:
-        for node in ast.walk(stmt):
-            if isinstance(node, _ESCAPES):
-                return True
+    """Whether control may leave these statements other than by falling through. Nested function
+    definitions (such as the arms of an inner `if`, already rewritten) do not count, nor a
+    break/continue directly in the body of a loop inside them."""
+    todo: list[ast.AST] = list(stmts)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _ESCAPES):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        children = list(ast.iter_child_nodes(node))
+        if isinstance(node, (ast.For, ast.While)):
+            children = [c for c in children if not isinstance(c, (ast.Break, ast.Continue))]
+        todo.extend(children)
     return False
 
 

@@ -84,5 +84,8 @@ def _verify_call(op: "Call", by_name: dict[str, Function]) -> None:
     if [a.type for a in op.args] != [p.value.type for p in params]:
         raise IRVerifyError(op, f"arguments do not match the parameters of kernel '{op.kernel}'")
     outs = [i for i, p in enumerate(params) if p.direction in ("out", "inout")]
+    if [r.type for r in op.results] != list(kernel.result_types):
+        raise IRVerifyError(op, f"results {[str(r.type) for r in op.results]} but kernel '{op.kernel}' returns "
+                                f"{[str(t) for t in kernel.result_types]}")
     if list(op.outs) != outs:
         raise IRVerifyError(op, f"outs {list(op.outs)} but kernel '{op.kernel}' writes parameters {outs}")

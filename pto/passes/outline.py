@@ -298,6 +298,8 @@ def _final_versions(k: _KernelBuilder, body: list[Op]) -> dict[int, Value]:
     finals = {i: p.value for i, p in enumerate(k.params)}
     index_of = {p.value: i for i, p in enumerate(k.params)}
     for op in body:
+        if isinstance(op, (ops.Slice, ops.Reshape)):
+            continue  # a view of a version is not a new version (found by the fuzzer)
         for r in op.results:
             roots = k._roots_in_kernel(r) & set(index_of)
             for root in roots:
@@ -400,8 +402,9 @@ def _demote_loop(loop: Op, memory: set[Value]) -> list[Op]:
     body = loop.regions[0]
     before: list[Op] = []
     for j, init in enumerate(loop.init):
-        if not isinstance(init.type, TensorType) or init in memory:
-            continue
+        carried = body.ops[-1].values[j]
+        if not isinstance(init.type, TensorType) or (init in memory and carried in memory):
+            continue  # a buffer threaded through the loop (a tile seeded from a buffer is demoted too)
         loc, t = loop.loc, init.type
         create = _op(ops.CreateTensor(loc=loc, shape=t.shape, dtype=t.dtype), t, (init.hint or "carried") + "_buf")
         seed = _op(ops.Assemble(loc=loc, dst=create.results[0], src=init, offsets=(0,) * len(t.shape)), t, None)
