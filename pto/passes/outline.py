@@ -60,7 +60,8 @@ class _Group:
 
 class _Outliner:
     def __init__(self, f: Function):
-        self.memory = set(buffer_roots(f))
+        self.roots = buffer_roots(f)
+        self.memory = set(self.roots)
         self.users = _users(f.body)
         self.kernels: list[Function] = []
         self.names: set[str] = {f.name}  # kernel names never shadow the entry
@@ -152,9 +153,10 @@ class _Outliner:
         for v in _captured(g.ops, defined):
             k.capture(v)
         pre: list[Op] = []
+        written = {b for op in _all_ops(g.ops) if isinstance(op, WRITES) for b in self.buffers_of(op.dst)}
         for v in escaping:
-            if v in self.memory:
-                continue
+            if v in self.memory and self.buffers_of(v) <= written:
+                continue  # a version of a buffer the kernel writes: the call's result stands for it
             if isinstance(v.type, ScalarType):
                 raise PlSyntaxError("a scalar computed inside a kernel is used outside it; compute it in "
                                     "the orchestration, or write it to a tensor and pl.read it", v.owner.loc)
@@ -168,9 +170,19 @@ class _Outliner:
             self.subst[v] = call.results[k.result_index(v)]
         for stand_in, v in zip(g.results, g.yields):
             self.subst[stand_in] = self.subst.get(v, v) if v in defined else v
+        for create in pre:
+            self.roots[create.results[0]] = frozenset(create.results)
+        for i, r in zip(k.outs, call.results):  # a call's result is a version of its argument's buffers
+            self.roots[r] = self.roots.get(k.args[i], frozenset())
         self.memory.update(call.results)
         self.memory.update(self.subst[v] for v in escaping)
         return pre + [call]
+
+    def buffers_of(self, v: Value) -> frozenset[Value]:
+        """The orchestration buffers `v` may denote, through views made since the analysis ran."""
+        while v not in self.roots and isinstance(v.owner, (ops.Slice, ops.Reshape)):
+            v = v.owner.src
+        return self.roots.get(v, frozenset())
 
     def escaping(self, g: _Group, defined: set[Value]) -> list[Value]:
         """Values defined by the group (not inside its nested regions) used outside it."""
