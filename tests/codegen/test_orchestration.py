@@ -67,23 +67,7 @@ def test_kernel_ids_match_the_kernel_files():
 
 
 # --- dependencies --------------------------------------------------------------------------------
-@pl.jit
-def produce_accumulate(x: pl.Tensor[[8, 4], pl.FP32], mid: pl.Out[pl.Tensor[[8, 4], pl.FP32]],
-                       acc: pl.InOut[pl.Tensor[[1, 4], pl.FP32]]):
-    for i in pl.range(1, 8):
-        with pl.at(name_hint="produce"):
-            mid[i : i + 1, :] = pl.exp(x[i : i + 1, :])
-        with pl.at(name_hint="accumulate"):
-            acc[:, :] = pl.add(acc, pl.add(mid[i - 1 : i, :], mid[i : i + 1, :]))
-
-
-@pl.jit
-def columns_then_all(x: pl.Tensor[[4, 64], pl.FP32], out: pl.Out[pl.Tensor[[4, 64], pl.FP32]]):
-    for j in pl.parallel(4):
-        with pl.at(name_hint="cols"):
-            out[:, j * 16 : j * 16 + 16] = pl.exp(x[:, j * 16 : j * 16 + 16])
-    with pl.at(name_hint="all"):
-        out[:, :] = pl.mul(out, 2.0)
+from programs import columns_then_all, produce_accumulate  # noqa: E402  (shared test programs)
 
 
 def task_block(text: str, kernel: str) -> str:
