@@ -25,7 +25,9 @@ from .sim.interpreter import run_program
 
 CAP, T = 64.0, 8  # bound of every stored value; rows of the INT32 tables (their values are in [0, 8))
 # open pto bugs it found (tests/regressions/test_fuzz_<name>.py), generated only with --known-bugs; drop when fixed
-KNOWN_BUGS = ("parallel_ws", "region_in_if", "stale_loop_local")  # fixed: if_in_kernel too
+# stale_loop_local's crash is fixed, but generating its pattern exposes a compiled-vs-reference mismatch
+# (seed 0, program 32: a silent wrong answer, open) - keep avoiding it until that is found.
+KNOWN_BUGS = ("parallel_ws", "region_in_if", "stale_loop_local")
 HELPERS = '''
 @pl.jit.inline
 def h_mix(a, b): return pl.maximum(pl.sub(a, b), pl.mul(a, 0.5))

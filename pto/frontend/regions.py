@@ -73,7 +73,7 @@ class Loop:
         bounds = [_idx(x, f"pl.{self.kind} bound") for x in (self.start, self.stop, self.step)]
         before = dict(frame.f_locals)
         # a stale view (made in a region that has closed) is not a value to carry: the name is new here
-        inits = {n: before[n] for n in names if isinstance(before.get(n), Traced) and before[n].usable}
+        inits = {n: before[n] for n in names if isinstance(before.get(n), Traced) and _visible_here(before[n])}
         carried: list[str] = []
         if inits:
             f = b.push("loop", None, Region([Value(ScalarType(INDEX), "i")]), loc)

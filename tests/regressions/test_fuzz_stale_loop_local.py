@@ -1,4 +1,5 @@
-"""Found by the differential fuzzer (`pto.fuzz`, KNOWN_BUGS "stale_loop_local").
+"""Found by the differential fuzzer (`pto.fuzz`, KNOWN_BUGS "stale_loop_local"); fixed in regions.py (a
+value from a closed region is never a loop-carry candidate).
 
 In a loop nest whose outer loop carries a value, a name assigned only inside the inner loop is taken for
 a value carried into the inner loop. The outer loop's discovery trace (regions.py, run to find its
@@ -18,7 +19,6 @@ import numpy as np
 import pytest
 
 import pto.language as pl
-from pto.errors import PlValueError
 from regression_helpers import assert_bitwise, ints
 
 
@@ -53,9 +53,6 @@ def golden(kernel, x):
     return np.concatenate([acc, acc])
 
 
-@pytest.mark.xfail(strict=True, raises=PlValueError,
-                   reason="pto bug: a name local to an inner loop is carried into it from the outer loop's "
-                          "discovery trace")
 @pytest.mark.parametrize("kernel", [inner_range_local, inner_parallel_local])
 def test_inner_loop_local_in_a_carrying_outer_loop(kernel):
     x = ints((2, 8), seed=4)
