@@ -30,6 +30,8 @@ class Interpreter:
         self.memory = memory_values(f)
         self.kernels: dict[str, "Interpreter"] = {}
         self._workspace: np.ndarray | None = None
+        self.channels: dict = {}  # set by _run_parts for the parts of a split mixed kernel
+        self.running: list[int] = [1]
 
     def workspace(self) -> np.ndarray:
         """The entry's GM workspace (bytes), sized by the memory plan."""
@@ -282,23 +284,26 @@ def _run_parts(parts: list["Interpreter"], args: list[Any]) -> list[Any]:
     channels: dict[int, queue.Queue] = collections.defaultdict(queue.Queue)
     results: list[Any] = [None] * len(parts)
     errors: list[BaseException] = []
+    running = [len(parts)]  # parts still running: a pop that nobody can push to any more fails
+    lock = threading.Lock()
 
     def body(i: int, part: "Interpreter") -> None:
         try:
-            part.channels = channels
+            part.channels, part.running = channels, running
             results[i] = part.call(list(args))
         except BaseException as e:  # surfaced in the caller's thread
             errors.append(e)
+        finally:
+            with lock:
+                running[0] -= 1
 
     threads = [threading.Thread(target=body, args=(i, p), daemon=True) for i, p in enumerate(parts)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=60)
+        t.join()  # no time limit: a machine under load is slow, a real deadlock is detected in _tpop
     if errors:
         raise errors[0]
-    if any(t.is_alive() for t in threads):
-        raise RuntimeError(f"the parts of a mixed kernel deadlocked: {[p.f.name for p in parts]}")
     return results[-1]
 
 
@@ -310,10 +315,15 @@ def _tpush(it, op, env):
 
 @handles(ops.TPop)
 def _tpop(it, op, env):
-    try:
-        return [it.channels[op.channel].get(timeout=30)]
-    except queue.Empty:
-        raise RuntimeError(f"{it.f.name}: nothing arrived on channel {op.channel} ({op.loc})") from None
+    """Wait for the other part's push; fail once no other part is left to push it."""
+    channel = it.channels[op.channel]
+    while True:
+        try:
+            return [channel.get(timeout=0.2)]
+        except queue.Empty:
+            if it.running[0] <= 1 and channel.empty():
+                raise RuntimeError(f"{it.f.name}: nothing can arrive on channel {op.channel} any more "
+                                   f"({op.loc}): the other part has finished") from None
 
 
 from . import indexed  # noqa: E402,F401  (registers the gather/scatter/topk handlers)
