@@ -20,6 +20,7 @@ from ..ir.core import Function
 from ..ir.printer import print_program
 from ..ir.types import TensorType
 from ..passes.pipeline import Compilation, CompileOptions, compile_function
+from .orchestration import emit_orchestration
 from .pto_asm import Unsupported, emit_kernel, kernel_functions
 from .spelling import CURRENT, ELEMENT
 
@@ -101,10 +102,6 @@ def kernel_wrapper(k: Function) -> str:
 
 
 def _write_orchestration(c: Compilation, out: Path) -> None:
-    try:
-        from .orchestration import emit_orchestration
-    except ImportError:  # the emitter is optional while it is being built
-        return
     path = out / "orchestration" / f"{c.program.entry.name}.cpp"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(emit_orchestration(c))
