@@ -6,7 +6,8 @@ from pathlib import Path
 from pto.cli import load_cases
 
 ROOT = Path(__file__).resolve().parent.parent
-CASE_FILES = sorted(ROOT.glob("examples/*.py")) + sorted(ROOT.glob("tests/kernels/*.py"))
+CASE_FILES = (sorted(ROOT.glob("examples/*.py")) + sorted(ROOT.glob("tests/kernels/*.py"))
+              + [f for f in sorted(ROOT.glob("models/*/*.py")) if "\nCASES" in f.read_text()])
 
 
 def all_cases():
