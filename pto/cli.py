@@ -1,6 +1,6 @@
 """The `pto` command.
 
-  pto run FILE [-p PLATFORM] [--dump-ir DIR] [--scope-stats] [-k NAME]
+  pto run FILE [-p ref|a2a3sim] [--seed N] [--no-sanitize] [--dump-ir DIR] [--scope-stats] [-k NAME]
                                     run the cases FILE defines, compare with goldens
   pto build FILE [-k NAME] [-o DIR] compile each case into build/<entry>-<hash>/
   pto dump FILE [-k NAME]           print the IR of each case's kernel
@@ -20,6 +20,7 @@ from .ir.printer import print_function
 from .lints import lint
 from .passes.pipeline import Compilation, CompileOptions, compile_function
 from .testing import Case, format_comparisons, run_case
+from .sim import DEFAULT_PLATFORM, PLATFORMS, sim_options
 
 
 def load_cases(path: str, name_filter: str | None) -> list[Case]:
@@ -81,7 +82,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             c = compile_case(case, Path(args.dump_ir) / case.name if args.dump_ir else None)
             if args.scope_stats:
                 report_scope_stats(case, c)
-        _, comparisons = run_case(case, platform=args.platform)
+        with sim_options(seed=args.seed, sanitize=not args.no_sanitize):
+            _, comparisons = run_case(case, platform=args.platform)
         print(format_comparisons(case, comparisons))
         failed += not all(c.ok for c in comparisons)
     print("FAILED" if failed else "PASSED", f"({failed} case(s) mismatched)" if failed else "")
@@ -102,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the cases a file defines and compare with their goldens")
     run.add_argument("file")
-    run.add_argument("-p", "--platform", default=None, help="execution platform (default: ref)")
+    run.add_argument("-p", "--platform", default=None, choices=PLATFORMS,
+                     help=f"execution platform (default: {DEFAULT_PLATFORM})")
+    run.add_argument("--seed", type=int, default=None,
+                     help="a2a3sim: run ready tasks in the random order of this seed (default: program order)")
+    run.add_argument("--no-sanitize", action="store_true", help="a2a3sim: do not check accesses (faster)")
     run.add_argument("--dump-ir", metavar="DIR", help="write the IR after tracing and after each pass under DIR")
     run.add_argument("--scope-stats", action="store_true", help="print per-scope memory statistics")
     run.add_argument("-k", metavar="NAME", help="only cases whose name contains NAME")

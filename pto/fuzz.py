@@ -356,7 +356,7 @@ def check(seed: int, workdir: str | None = None, avoid=KNOWN_BUGS, source: str |
         if printer.print_function(parser.parse_function(text)) != text:
             return fail(stage, "print -> parse -> print changed the traced IR")
         stage = "reference"
-        got = module.kernel(*ref)
+        got = module.kernel(*ref, platform="ref")
         got = list(got) if isinstance(got, tuple) else [] if got is None else [got]
         stage = "pipeline"
         outs = run_program(compile_function(traced.function).program, pipe)

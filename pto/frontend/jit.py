@@ -217,7 +217,8 @@ class Compiled:
 
     def run(self, *args: Any, platform: str | None = None, **kwargs: Any) -> Any:
         from ..sim import run_compiled
-        outs = run_compiled(self, self.runtime_args(args, kwargs), platform or "ref")
+        from ..sim import DEFAULT_PLATFORM
+        outs = run_compiled(self, self.runtime_args(args, kwargs), platform or DEFAULT_PLATFORM)
         if self.tuple_arity is not None:
             return tuple(outs)
         return outs[0] if outs else None

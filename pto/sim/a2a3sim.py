@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..codegen.orchestration import emit_orchestration, kernel_ids
+from ..errors import PtoError
 from ..ir import ops
 from ..ir.core import Function, Value
 from ..ir.types import Loc, TensorType
@@ -31,13 +33,16 @@ from .sanitizer import AccessLog, Sanitizer, SanitizerError
 CORE_NAMES = {nat.AIV: "aiv", nat.AIC: "aic", nat.MIXED: "mixed", nat.DUMMY: "dummy", nat.ALLOC: "alloc"}
 EVENT_NAMES = {nat.EV_READ: "read", nat.EV_WRITE: "write", nat.EV_SCOPE_END: "scope_end", nat.EV_RELEASE: "release"}
 
-__all__ = ["A2a3SimError", "SanitizerError", "Simulation", "SimOptions", "run_a2a3sim"]
+__all__ = ["A2a3SimError", "SanitizerError", "Simulation", "SimOptions", "run_a2a3sim", "simulation_of"]
 
 
 @dataclass(frozen=True)
 class SimOptions:
     seed: int | None = None   # None: program order; else the seed of a random ready-task order
     sanitize: bool = True
+
+
+DEFAULT_OPTIONS = SimOptions()  # what `run` uses when given none (pto.sim.sim_options changes it)
 
 
 class Simulation:
@@ -124,6 +129,9 @@ class Simulation:
             for blk in range(record.block_num):
                 block_args = args + ([np.int64(blk)] if has_block else [])
                 _run_parts(parts, block_args) if parts else kernel.call(block_args)
+        except PtoError as e:  # a user error (a dynamic index out of bounds...) keeps its class and line
+            e.message += f" (in kernel `{name}`, a2a3sim task {record.task_id})"
+            raise
         except Exception as e:
             raise A2a3SimError(f"kernel `{name}` (task {record.task_id}) failed: {type(e).__name__}: {e}") from e
 
@@ -153,9 +161,10 @@ class Simulation:
         return out
 
     # --- a run ------------------------------------------------------------------------------------------
-    def run(self, args: list[Any], options: SimOptions = SimOptions()) -> list[np.ndarray]:
+    def run(self, args: list[Any], options: SimOptions | None = None) -> list[np.ndarray]:
         """Runs the entry; Out/InOut arrays are written in place; returns copies of the returned tensors."""
-        returned = returned_params(self.entry)
+        options = options or DEFAULT_OPTIONS
+        returned = returned_sources(self.entry)
         arrays, copies_back = self._prepare(args)
         self.error, self.bases, self.log, self.outputs = None, {}, RunLog(), []
         self.accesses = AccessLog() if options.sanitize else None
@@ -164,18 +173,33 @@ class Simulation:
         mode = nat.PROGRAM_ORDER if options.seed is None else nat.RANDOM
         self.library.pto_sim_set_schedule(mode, options.seed or 0)
         code = self._call(arrays, args)
-        self.bases = {}  # the runtime freed its allocations: drop every view of them
+        results = [np.array(args[r]) if isinstance(r, int) else self._workspace_tensor(r) for r in returned]
+        self.bases = {}  # the runtime frees its allocations now: drop every view of them
+        self.library.pto_sim_free_run()
         self.library.pto_sim_get_counters(ctypes.byref(self.counters))
         for original, contiguous in copies_back:
             original[...] = contiguous
         if self.error is not None:
             raise self.error
         if code != 0:
-            raise A2a3SimError(f"a2a3sim run of `{self.entry.name}` failed (code {code}): "
-                               f"{self.library.pto_sim_last_error().decode(errors='replace')}")
+            message = self.library.pto_sim_last_error().decode(errors="replace")
+            message = re.sub(r"\(kernel (\d+)\)", lambda m: f"`{self.names.get(int(m.group(1)), m.group(1))}`", message)
+            raise A2a3SimError(f"a2a3sim run of `{self.entry.name}` failed (code {code}): {message}")
         if self.accesses is not None:
             self._sanitize(arrays)
-        return [np.array(args[i]) for i in returned]
+        return results
+
+    def _workspace_tensor(self, create: ops.CreateTensor) -> np.ndarray:
+        """A copy of a returned intermediate from its planned place in the workspace."""
+        size = int(self.entry.attrs.get("workspace", 0))
+        ws = next((t for t in self.outputs if t.buffer_size == size
+                   and self.log.tasks.get(t.owner_task_id, None) is not None
+                   and self.log.tasks[t.owner_task_id].core == "alloc"), None)
+        if ws is None or create.offset is None:
+            raise A2a3SimError(f"a2a3sim: the returned tensor {create.results[0].hint} has no place in the workspace")
+        n = int(np.prod(create.shape)) * create.dtype.np.itemsize
+        raw = nat.buffer_bytes(ws.buffer_addr + create.offset, n)
+        return raw.view(create.dtype.np).reshape(create.shape).copy()
 
     def _sanitize(self, arrays: list[Any]) -> None:
         from .labels import BufferLabels
@@ -241,17 +265,21 @@ def _element_offset(t: nat.TaskTensor, element: int) -> int:
     return offset
 
 
-def returned_params(entry: Function) -> list[int]:
-    """The parameter index of each returned tensor. The orchestration returns nothing, so a result
-    must be (a version of) a whole entry parameter; anything else is not supported yet."""
+def returned_sources(entry: Function) -> list["int | ops.CreateTensor"]:
+    """Where each returned tensor is after the run: an entry parameter (its index), or an
+    intermediate buffer at its planned workspace offset (its create op). The orchestration returns
+    nothing; the driver reads the result from memory. A returned view is not supported yet."""
     index = {p.value: i for i, p in enumerate(entry.params)}
-    out = []
+    out: list = []
     for v in entry.body.ops[-1].values:
         root = _buffer_of(v)
-        if root not in index:
-            raise NotImplementedError(f"a2a3sim: `{entry.name}` returns a tensor that is not an entry parameter "
-                                      f"({v.hint}); the emitted orchestration has no way to hand it back yet")
-        out.append(index[root])
+        if root in index:
+            out.append(index[root])
+        elif isinstance(root.owner, ops.CreateTensor):
+            out.append(root.owner)
+        else:
+            raise NotImplementedError(f"a2a3sim: `{entry.name}` returns a view ({v.hint}), not a whole tensor; "
+                                      f"return the tensor, or write the view into an Out parameter")
     return out
 
 
@@ -272,5 +300,15 @@ def _buffer_of(v: Value) -> Value:
     return v
 
 
-def run_a2a3sim(compilation, args: list[Any], options: SimOptions = SimOptions()) -> list[np.ndarray]:
+def run_a2a3sim(compilation, args: list[Any], options: SimOptions | None = None) -> list[np.ndarray]:
     return Simulation(compilation).run(args, options)
+
+
+def simulation_of(compiled) -> Simulation:
+    """The Simulation of a traced program (`Compiled`), built once: the pass pipeline, the emitted
+    C++ and its library are reused by every later call with the same signature."""
+    sim = getattr(compiled, "_a2a3sim", None)
+    if sim is None:
+        from ..passes.pipeline import compile_function
+        sim = compiled._a2a3sim = Simulation(compile_function(compiled.function))
+    return sim

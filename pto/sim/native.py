@@ -146,6 +146,7 @@ def load_library(path: Path) -> ctypes.CDLL:
     lib.pto_sim_report_error.argtypes = [ctypes.c_int, ctypes.c_char_p]
     lib.pto_sim_last_error.restype = ctypes.c_char_p
     lib.pto_sim_get_counters.argtypes = [ctypes.POINTER(Counters)]
+    lib.pto_sim_free_run.restype = None
     return lib
 
 

@@ -11,9 +11,13 @@ buffer: the last writer, and the set of readers since that write. It reports
     the orchestration declared (explicit dependencies, join tasks included): some valid schedule
     orders them the other way, so this is a race whatever order this run happened to take;
   - a read of bytes nothing wrote (an Out parameter, a fresh allocation, a workspace slot);
-  - an access to memory released when its scope closed (the runtime poisons it: NaN / 0xA5).
+  - an access to memory released when its scope closed (the runtime poisons it: NaN / 0xA5);
+  - an access through a tensor the task passed untracked (no_dep): nothing orders it or keeps the
+    buffer alive for it, so the runtime may release it first.
 
-Because the check runs on the declared graph rather than on the observed order, it is schedule
+The orderings are the explicit dependencies (join tasks included) and the orchestration's waits: a
+get/set_tensor_data waits for the earlier tasks declaring the buffer, so every later task comes
+after them. Because the check runs on the declared graph rather than on the observed order, it is schedule
 independent: one run finds every unordered conflict among the accesses it made. Accesses outside a
 task's tensor arguments cannot be expressed (a kernel addresses memory only through its parameter
 views, whose bounds the interpreter checks at the op's line), so they surface as kernel errors.
@@ -64,7 +68,7 @@ class Access:
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str            # "missing RAW edge", "missing WAR edge", "missing WAW edge", "uninitialized read", "use after release"
+    kind: str            # "missing RAW/WAR/WAW edge", "uninitialized read", "use after release", "untracked access"
     first: int | None    # the earlier task (None for uninitialized / released)
     second: int          # the later task
     buffer: str
@@ -212,6 +216,11 @@ class Sanitizer:
         space = self._space_of(a.addr)
         if space is None:
             return  # memory the run did not hand out: nothing to check
+        if a.task != ORCH and not self._declared(a):
+            self._report("untracked access", None, a, space,
+                         f"{self._who(a)} {'reads' if a.mode == 'r' else 'writes'} {self._where(a, space)} through a "
+                         f"tensor it passed untracked (no_dep): the runtime neither orders that access nor keeps "
+                         f"the buffer alive for it")
         w_view, r_view = self._shadow(a, space, space.writer), self._shadow(a, space, space.readers)
         key = Ellipsis if a.key is None else a.key
         writers = np.asarray(w_view[key])
@@ -233,6 +242,10 @@ class Sanitizer:
                     self._conflict("missing WAR edge", r, "r", a, space)
         w_view[key] = a.task
         r_view[key] = 0
+
+    def _declared(self, a: Access) -> bool:
+        info = self.log.tasks.get(a.task)
+        return info is None or any(lo <= a.addr < hi for lo, hi, _ in info.declared)
 
     def _check_writers(self, a: Access, space: Space, writers: np.ndarray) -> None:
         uniq = np.unique(writers)
@@ -263,8 +276,8 @@ class Sanitizer:
         key = (kind, first, a.task, space.lo)
         if key not in self._seen:
             self._seen.add(key)
-            if first is None:
-                message += _at(a) if a.loc is not None and "with no dependency" not in message else ""
+            if first is None:  # a one-task fault: say which, and where the access is
+                message = f"{kind}: {message}{_at(a)}"
             self.findings.append(Finding(kind, first, a.task, space.name, message))
 
     def _who(self, a: Access) -> str:

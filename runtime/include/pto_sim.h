@@ -112,6 +112,9 @@ int pto_sim_run(int32_t tensor_count, const uint64_t *addrs, const uint32_t *sha
  * no-ops, as in the reference runtime) and pto_sim_run returns `code`. */
 void pto_sim_report_error(int code, const char *message);
 const char *pto_sim_last_error(void);
+/* Frees the last run's runtime allocations (kept after pto_sim_run so the driver can read the
+ * workspace, e.g. a returned intermediate tensor); the next run frees them too. */
+void pto_sim_free_run(void);
 void pto_sim_get_counters(PtoSimCounters *out);
 
 #ifdef __cplusplus

@@ -335,6 +335,8 @@ PTO_SIM_EXPORT void pto_sim_report_error(int code, const char *message) {
     fail(code ? code : PTO_SIM_ERR_KERNEL, message ? message : "kernel error");
 }
 
+PTO_SIM_EXPORT void pto_sim_free_run(void) { free_host_blocks(); }
+
 PTO_SIM_EXPORT const char *pto_sim_last_error(void) { return g_run.error.c_str(); }
 
 PTO_SIM_EXPORT void pto_sim_get_counters(PtoSimCounters *out) { *out = g_run.counters; }
@@ -378,10 +380,12 @@ PTO_SIM_EXPORT int pto_sim_run(int32_t tensor_count, const uint64_t *addrs, cons
             rt_scope_begin(PTO2ScopeMode::AUTO);  // the executor's outer scope (simpler.md §1.3)
             aicpu_orchestration_entry(args);
             if (g_run.scopes.size() != 1) fail(PTO_SIM_ERR_API, "the entry left a scope open");
-            while (!g_run.scopes.empty()) rt_scope_end();
+            while (g_run.scopes.size() > 1) rt_scope_end();
         }
     }
     drain();
-    free_host_blocks();
+    // The outer scope closes with the run: its buffers are not poisoned but stay readable until
+    // pto_sim_free_run (or the next run), so the driver can read a returned intermediate.
+    g_run.scopes.clear();
     return g_run.fatal;
 }
