@@ -66,6 +66,20 @@ def emit_orchestration(c, source_root: Path | None = None) -> str:
 
 
 # --- view model ---------------------------------------------------------------------------------
+# Per-task argument limits of the runtime (MAX_TENSOR_ARGS, MAX_SCALAR_ARGS in pto_orchestration.h,
+# the reference runtime's values).
+MAX_TASK_TENSORS, MAX_TASK_SCALARS = 32, 16
+
+
+def _check_task_limits(op: Op, kernel: str, tensors: int, scalars: int) -> None:
+    if tensors > MAX_TASK_TENSORS or scalars > MAX_TASK_SCALARS:
+        raise OrchestrationUnsupported(
+            f"kernel `{kernel}` takes {tensors} tensor and {scalars} scalar arguments; an a2a3 task carries at "
+            f"most {MAX_TASK_TENSORS} tensors and {MAX_TASK_SCALARS} scalars (the scalars are the orchestration "
+            f"values the kernel uses: loop indices, values read from tensors); split the kernel, or compute "
+            f"fewer of them outside it", op.loc)
+
+
 @dataclass
 class TaskView:
     """One `pl.call`: what the template needs to build its arguments and submit it."""
@@ -273,6 +287,7 @@ class _Emitter:
                 if isinstance(a.owner, ops.Const):
                     expr = f"static_cast<{ctype(a.type.dtype)}>({expr})"
                 scalars.append({"expr": expr, "param": p.name})
+        _check_task_limits(op, kernel.name, len(tensors), len(scalars))
         for i, r in zip(op.outs, op.results):
             self.expr[r] = self.value(op.args[i])
         core = kernel.attrs["core"]

@@ -143,6 +143,23 @@ def test_bf16_scalars_pass_through_as_bits_and_arithmetic_names_the_line(tmp_pat
     text = emit_orchestration(compile_function(scale.compile(*args).function))
     assert "get_tensor_data<uint16_t>(t, 1, " in text
     syntax_check(text, tmp_path, "scale")
+    from pto.codegen.cpp_scalar import OrchestrationUnsupported
     with pytest.raises(OrchestrationUnsupported, match="pl.mul on a bf16 scalar") as info:
         emit_orchestration(compile_function(scale_twice.compile(*args).function))
     assert "s2 = s * s" in str(info.value)
+
+
+def test_a_task_with_more_scalars_than_the_runtime_carries_is_a_clear_error():
+    names = [f"s{i}" for i in range(17)]
+    ns: dict = {"pl": pl}
+    exec("def many(x: pl.Tensor[[2, 8], pl.FP32], out: pl.Out[pl.Tensor[[2, 8], pl.FP32]], "  # noqa: S102
+         + ", ".join(f"{n}: pl.Scalar[pl.FP32]" for n in names) + "):\n"
+         "    with pl.at(name_hint='sum17'):\n"
+         "        y = x\n" + "".join(f"        y = pl.add(y, {n})\n" for n in names)
+         + "        out[:, :] = y\n", ns)
+    many = pl.jit(ns["many"])
+    x = np.zeros((2, 8), np.float32)
+    c = compile_function(many.compile(x, np.zeros_like(x), *[1.0] * 17).function)
+    from pto.codegen.cpp_scalar import OrchestrationUnsupported
+    with pytest.raises(OrchestrationUnsupported, match=r"`sum17` takes 2 tensor and 17 scalar arguments.*16 scalars"):
+        emit_orchestration(c)
