@@ -173,6 +173,9 @@ class KernelWalker:
         self.f, self.m = f, machine
         self.gm = memory_values(f)
         self.notes: list[str] = []
+        # GM views already read by the enclosing region walks: a tile is loaded once per walk of
+        # the region that reads it first (a view read again, or inside a nested loop, is not reloaded)
+        self.loaded: list[set[Value]] = []
 
     def block(self, blk: int) -> Work:
         env: dict[Value, tuple[float, float]] = {}
@@ -183,8 +186,10 @@ class KernelWalker:
 
     def region(self, r: Region, env) -> Work:
         w = Work()
+        self.loaded.append(set())
         for op in r.ops:
             self.op(op, env, w)
+        self.loaded.pop()
         return w
 
     def op(self, op: Op, env, w: Work) -> None:
@@ -225,7 +230,8 @@ class KernelWalker:
             env[op.results[0]] = _scalar_interval(op, env)
 
     def gm_read(self, v: Value, w: Work) -> None:
-        if isinstance(v.type, TensorType) and v in self.gm:
+        if isinstance(v.type, TensorType) and v in self.gm and not any(v in s for s in self.loaded):
+            self.loaded[-1].add(v)
             w.gm_bytes += v.type.nbytes
 
     def vector(self, w: Work, t: TensorType, factor: int = 1) -> None:
