@@ -155,13 +155,12 @@ def _elements(t) -> int:
 
 
 def _trip_count(op: ops.ForLoop, env) -> tuple[float, str | None]:
-    """(iterations, a note when not static)."""
-    (lo, _), (_, hi), (step, step_hi) = (_interval(env, x) for x in (op.start, op.stop, op.step))
-    exact = [_interval(env, x) for x in (op.start, op.stop, op.step)]
-    if all(a == b for a, b in exact):
-        return max(0, math.ceil((exact[1][0] - exact[0][0]) / exact[2][0])), None
-    if step == step_hi and step > 0 and lo > -INF and hi < INF:
-        n = max(0, math.ceil((hi - lo) / step))
+    """(iterations, a note when the count is not static)."""
+    start, stop, step = (_interval(env, x) for x in (op.start, op.stop, op.step))
+    if all(a == b for a, b in (start, stop, step)):
+        return max(0, math.ceil((stop[0] - start[0]) / step[0])), None
+    if step[0] == step[1] and step[0] > 0 and start[0] > -INF and stop[1] < INF:
+        n = max(0, math.ceil((stop[1] - start[0]) / step[0]))
         return n, f"loop at {op.loc}: trip count depends on runtime values; bounded by {n}"
     return 1, f"loop at {op.loc}: trip count depends on runtime values and has no static bound; 1 assumed"
 
