@@ -1,6 +1,6 @@
 """The `pto` command.
 
-  pto run FILE [-p ref|a2a3sim] [--seed N] [--no-sanitize] [--dump-ir DIR] [--scope-stats] [-k NAME]
+  pto run FILE [-p ref|a2a3sim] [--seed N] [--no-sanitize] [--timing] [--dump-ir DIR] [--scope-stats] [-k NAME]
                                     run the cases FILE defines, compare with goldens
   pto build FILE [-k NAME] [-o DIR] compile each case into build/<entry>-<hash>/
   pto dump FILE [-k NAME]           print the IR of each case's kernel
@@ -85,6 +85,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         with sim_options(seed=args.seed, sanitize=not args.no_sanitize):
             _, comparisons = run_case(case, platform=args.platform)
         print(format_comparisons(case, comparisons))
+        if (args.platform or DEFAULT_PLATFORM) == "a2a3sim":
+            from .sim.trace import report_run
+            print(report_run(case, out, timing=args.timing))
         failed += not all(c.ok for c in comparisons)
     print("FAILED" if failed else "PASSED", f"({failed} case(s) mismatched)" if failed else "")
     return 1 if failed else 0
@@ -112,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dump-ir", metavar="DIR", help="write the IR after tracing and after each pass under DIR")
     run.add_argument("--scope-stats", action="store_true", help="print per-scope memory statistics")
     run.add_argument("-k", metavar="NAME", help="only cases whose name contains NAME")
+    run.add_argument("--timing", action="store_true",
+                     help="print the a2a3 timing model's prediction (makespan, critical path, utilization)")
     build_cmd = sub.add_parser("build", help="compile each case and write its artifact directory")
     build_cmd.add_argument("file")
     build_cmd.add_argument("-k", metavar="NAME")
