@@ -11,7 +11,6 @@ declared dependency graph (sanitizer.py); a fault fails the run naming both task
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import re
 import time
 from dataclasses import dataclass
@@ -59,6 +58,7 @@ class Simulation:
         self.names = {i: name for name, i in kernel_ids(self.program).items()}
         self.groups = {tuple(f.attrs["parts"]): f.name for f in self.program.functions[1:] if f.attrs.get("parts")}
         self.sites = _call_sites(self.entry)
+        self.layouts: dict[str, list] = {}
         self.root = Interpreter(self.entry, self.program)
         self.error: BaseException | None = None
         self.bases: dict[tuple[int, int], np.ndarray] = {}  # buffer -> its bytes, for the current run
@@ -74,13 +74,12 @@ class Simulation:
     def _on_task(self, record_ptr) -> None:
         record = record_ptr.contents
         try:
-            self._record(record)
-            if record.core_type in (nat.DUMMY, nat.ALLOC):
-                return
-            start = time.perf_counter_ns()
-            self.run_task(record)
-            info = self.log.tasks[record.task_id]
-            self.log.tasks[record.task_id] = _timed(info, start, time.perf_counter_ns())
+            start = end = 0
+            if record.core_type not in (nat.DUMMY, nat.ALLOC):
+                start = time.perf_counter_ns()
+                self.run_task(record)
+                end = time.perf_counter_ns()
+            self._record(record, start, end)
         except BaseException as e:  # noqa: BLE001 (re-raised after the run)
             if self.error is None:
                 self.error = e
@@ -96,14 +95,14 @@ class Simulation:
         else:
             self.log.events.append(Event(EVENT_NAMES[e.kind], e.seq, t.buffer_addr, t.buffer_size, e.scope_id))
 
-    def _record(self, record: nat.TaskRecord) -> None:
+    def _record(self, record: nat.TaskRecord, start_ns: int, end_ns: int) -> None:
         core = record.core_type
         kernel = None if core in (nat.DUMMY, nat.ALLOC) else self.kernel_name(record)
         deps = tuple(record.deps[i] for i in range(record.dep_count))
         declared = tuple((t.buffer_addr, t.buffer_addr + t.buffer_size, t.tag != nat.INPUT)
                          for t in record.tensors[:record.tensor_count] if t.tag != nat.NO_DEP)
         self.log.tasks[record.task_id] = TaskInfo(record.task_id, kernel, CORE_NAMES[core], record.block_num, deps,
-                                                  self.sites.get(kernel), declared)
+                                                  self.sites.get(kernel), declared, start_ns, end_ns)
         self.log.order.append(record.task_id)
         for i in range(record.tensor_count):
             if record.tensors[i].tag == nat.OUTPUT:
@@ -144,19 +143,22 @@ class Simulation:
 
     def task_args(self, f: Function, record: nat.TaskRecord) -> list[Any]:
         """The kernel's arguments in parameter order from the record's tensors and scalars."""
-        params = [p for p in f.params if p.direction != "block"]
-        tensors = [p for p in params if isinstance(p.value.type, TensorType)]
-        if len(tensors) != record.tensor_count or len(params) - len(tensors) != record.scalar_count:
-            raise A2a3SimError(f"{f.name} takes {len(tensors)} tensors and {len(params) - len(tensors)} scalars; "
+        layout = self.layouts.get(f.name)
+        if layout is None:  # (is a tensor, dtype) per parameter, worked out once per kernel
+            layout = self.layouts[f.name] = [(isinstance(p.value.type, TensorType), p.value.type.dtype)
+                                             for p in f.params if p.direction != "block"]
+        tensors = sum(is_tensor for is_tensor, _ in layout)
+        if tensors != record.tensor_count or len(layout) - tensors != record.scalar_count:
+            raise A2a3SimError(f"{f.name} takes {tensors} tensors and {len(layout) - tensors} scalars; "
                                f"the task passes {record.tensor_count} and {record.scalar_count}")
         out, ti, si = [], 0, 0
-        for p in params:
-            if isinstance(p.value.type, TensorType):
+        for is_tensor, dtype in layout:
+            if is_tensor:
                 t = record.tensors[ti]
-                out.append(tensor_view(t, p.value.type.dtype.np, self.base(t)))
+                out.append(tensor_view(t, dtype.np, self.base(t)))
                 ti += 1
             else:
-                out.append(scalar_value(record.scalars[si], p.value.type.dtype))
+                out.append(scalar_value(record.scalars[si], dtype))
                 si += 1
         return out
 
@@ -244,10 +246,6 @@ def _call_sites(entry: Function) -> dict[str, Loc]:
         if isinstance(op, ops.Call):
             sites.setdefault(op.kernel, op.loc)
     return sites
-
-
-def _timed(info: TaskInfo, start: int, end: int) -> TaskInfo:
-    return dataclasses.replace(info, start_ns=start, end_ns=end)
 
 
 def _copy(t: nat.TaskTensor) -> nat.TaskTensor:
