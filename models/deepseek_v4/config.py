@@ -41,6 +41,10 @@ class Config:
     hc_eps: float = 1e-6
     int8_amax_eps: float = 1e-4  # per-token INT8 quant: amax floored here, scale = amax / 127
     block_size: int = 128        # paged KV page
+    # sparse attention / compressors (tests and the case files size their caches from these)
+    hca_topk: int = 128          # HCA: compressed positions attended after the window (max_pos / 128)
+    kv_history: int = 512        # rows of the paged original-KV cache the cases allocate
+    cmp_history: int = 640       # rows of the compressed-KV cache the cases allocate
 
     @property
     def local_experts(self) -> int:
@@ -64,4 +68,5 @@ FLASH = Config(tokens=8, hidden=4096, heads=64, head_dim=512, rope_dim=64, q_lor
 
 SMALL = Config(tokens=16, hidden=256, heads=4, head_dim=64, rope_dim=16, q_lora=128, o_lora=128,
                o_groups=2, window=16, indexer_heads=4, indexer_dim=32, indexer_topk=16, hc_mult=4,
-               sinkhorn_iters=20, experts=8, ep_size=1, topk=2, moe_inter=128, vocab=64)
+               sinkhorn_iters=20, experts=8, ep_size=1, topk=2, moe_inter=128, vocab=64,
+               hca_topk=8, kv_history=64, cmp_history=48)
