@@ -37,7 +37,7 @@ def run(c):
 
 def outline_program(program: Program) -> Program:
     entry = program.entry
-    _demote_carried_tiles(entry.body, set(buffer_roots(entry)))
+    _demote_carried_tiles(entry.body, set(buffer_roots(entry)), entry)
     outliner = _Outliner(entry)
     outliner.region(entry.body)
     entry.attrs = {**entry.attrs, "role": "orchestration"}
@@ -390,7 +390,7 @@ def _users(region: Region) -> dict[Value, list[Op]]:
 
 
 # --- loop-carried tiles in the orchestration ------------------------------------------------------
-def _demote_carried_tiles(region: Region, memory: set[Value]) -> None:
+def _demote_carried_tiles(region: Region, memory: set[Value], f: Function) -> None:
     """A tile carried by an orchestration loop lives in a buffer made before the loop.
 
     Each iteration loads it at the start and stores the new value at the end, so the buffers of
@@ -403,19 +403,20 @@ def _demote_carried_tiles(region: Region, memory: set[Value]) -> None:
             out.append(op)
             continue
         for r in op.regions:
-            _demote_carried_tiles(r, memory)
+            _demote_carried_tiles(r, memory, f)
         if isinstance(op, ops.ForLoop):
-            out += _demote_loop(op, memory)
+            out += _demote_loop(op, memory, f)
         out.append(op)
     region.ops = out
 
 
-def _demote_loop(loop: Op, memory: set[Value]) -> list[Op]:
+def _demote_loop(loop: Op, memory: set[Value], f: Function) -> list[Op]:
     body = loop.regions[0]
     before: list[Op] = []
+    local = _made_in(body, f)
     for j, init in enumerate(loop.init):
         carried = body.ops[-1].values[j]
-        if not isinstance(init.type, TensorType) or (init in memory and carried in memory):
+        if not isinstance(init.type, TensorType) or (init in memory and carried in memory and not local(carried)):
             continue  # a buffer threaded through the loop (a tile seeded from a buffer is demoted too)
         loc, t = loop.loc, init.type
         create = _op(ops.CreateTensor(loc=loc, shape=t.shape, dtype=t.dtype), t, (init.hint or "carried") + "_buf")
@@ -434,6 +435,18 @@ def _demote_loop(loop: Op, memory: set[Value]) -> list[Op]:
         loop.init = loop.init[:j] + (seed.results[0],) + loop.init[j + 1:]
         memory.update({create.results[0], seed.results[0], buf_arg, store.results[0], loop.results[j]})
     return before
+
+
+def _made_in(body: Region, f: Function):
+    """A predicate: may this memory value denote a buffer created in `body`?
+
+    Such a buffer is created anew by every iteration (at the same offset, so its old contents are
+    gone), so a loop yielding it cannot carry it as a buffer; it must copy it out like a tile. The
+    roots are computed now, after the inner loops were demoted (their buffers are made in `body`).
+    """
+    created = {op.results[0] for op in body.walk() if isinstance(op, ops.CreateTensor)}
+    roots = buffer_roots(f) if created else {}
+    return lambda v: bool(roots.get(v, frozenset()) & created)
 
 
 def _op(op: Op, t: TensorType, hint: str | None) -> Op:
