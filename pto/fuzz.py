@@ -25,7 +25,7 @@ from .sim.interpreter import run_program
 
 CAP, T = 64.0, 8  # bound of every stored value; rows of the INT32 tables (their values are in [0, 8))
 # open pto bugs it found (tests/regressions/test_fuzz_<name>.py), generated only with --known-bugs; drop when fixed
-KNOWN_BUGS = ("region_in_if",)
+KNOWN_BUGS: tuple[str, ...] = ()
 HELPERS = '''
 @pl.jit.inline
 def h_mix(a, b): return pl.maximum(pl.sub(a, b), pl.mul(a, 0.5))

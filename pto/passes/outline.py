@@ -57,6 +57,7 @@ class _Group:
     yields: tuple[Value, ...] = ()      # region kernels: what the region yields ...
     results: list[Value] = field(default_factory=list)  # ... and the values that stood for them
     loc: Loc | None = None  # where the task is submitted (the region's line, else the first op's)
+    term: Op | None = None  # region kernels: the region's yield (its uses are the `yields` above)
 
 
 class _Outliner:
@@ -114,9 +115,11 @@ class _Outliner:
             if isinstance(inner, (ops.At, ops.Spmd)):
                 raise PlSyntaxError(f"{inner.name} inside another kernel region ({op.name} at {op.loc}); "
                                     f"kernels do not nest", inner.loc)
-        term = body.ops[-1]
-        group = _Group(body.ops[:-1], self.fresh(hint), blocks, block_arg, tuple(term.values), list(op.results),
-                       op.loc)
+        # what the region yields and nothing uses is not an output (a scalar read in a pl.at in an arm
+        # of an if is yielded by the tracer even when its name is dead after the if)
+        used = [(y, r) for y, r in zip(body.ops[-1].values, op.results) if self.users.get(r)]
+        group = _Group(body.ops[:-1], self.fresh(hint), blocks, block_arg, tuple(y for y, _ in used),
+                       [r for _, r in used], op.loc, body.ops[-1])
         return self.outline(group)
 
     def can_hoist(self, op: Op, group: list[Op]) -> bool:
@@ -244,7 +247,7 @@ class _Outliner:
 
     def escaping(self, g: _Group, defined: set[Value]) -> list[Value]:
         """Values defined by the group (not inside its nested regions) used outside it."""
-        inside = set(_all_ops(g.ops))
+        inside = set(_all_ops(g.ops)) | {g.term}
         top = [r for op in g.ops for r in op.results]
         out = [v for v in top if any(u not in inside for u in self.users.get(v, ()))]
         out += [v for v in g.yields if v in defined and v not in out]
