@@ -1,6 +1,6 @@
 """User-facing errors: class, `file:line:` of the offending kernel statement, and a clean traceback.
 
-Every bad kernel lives in its own file under tests/bad_kernels/ and marks the line the error must
+Every bad kernel lives in its own file under tests/bad_inputs/ and marks the line the error must
 name with a `# ERROR-LINE` comment; each file defines `kernel` (a `@pl.jit` entry) and `args()`
 (the numpy arguments to call it with). `cli_case.py` is a case file for `pto run`.
 """
@@ -21,7 +21,7 @@ import pto
 from pto.errors import PlSyntaxError, PlTypeError, PlValueError, PtoError
 
 ROOT = Path(__file__).resolve().parent.parent
-BAD = Path(__file__).resolve().parent / "bad_kernels"
+BAD = Path(__file__).resolve().parent / "bad_inputs"
 PTO_DIR = os.path.dirname(os.path.abspath(pto.__file__))
 MARKER = "# ERROR-LINE"
 LOCATION = re.compile(r"^(?P<path>[^\n]+?):(?P<line>\d+):")
@@ -30,9 +30,9 @@ _load_counter = itertools.count()
 
 
 def load(name: str):
-    """Import tests/bad_kernels/<name>.py afresh (a new JitFunction, so nothing is cached)."""
+    """Import tests/bad_inputs/<name>.py afresh (a new JitFunction, so nothing is cached)."""
     path = BAD / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"bad_kernels_{name}_{next(_load_counter)}", path)
+    spec = importlib.util.spec_from_file_location(f"bad_inputs_{name}_{next(_load_counter)}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
