@@ -199,6 +199,7 @@ class Spmd:
 
     def __enter__(self) -> Scalar:
         b = _require_tracing("pl.spmd")
+        _not_in_a_kernel(b, "pl.spmd")
         op = ops.Spmd(loc=user_loc(), blocks=self.blocks, name_hint=self.name_hint)
         op.regions[0].args = [Value(ScalarType(INDEX), "blk")]
         self.frame = b.push("spmd", op, op.regions[0])
@@ -221,12 +222,23 @@ class Region_:
 
     def __enter__(self) -> None:
         b = _require_tracing(self.op_cls.name)
+        if self.kind == "at":
+            _not_in_a_kernel(b, "pl.at")
         op = self.op_cls(loc=user_loc(), **self.fields)
         self.frame = b.push(self.kind, op, op.regions[0])
 
     def __exit__(self, exc_type, *rest) -> None:
         if exc_type is None:
             B.active().close_transparent(self.frame)
+
+
+def _not_in_a_kernel(b: B.Builder, what: str) -> None:
+    """Kernels do not nest: a pl.at / pl.spmd inside an open one is an error at its line (found while
+    tracing, so the reference interpreter rejects it like the compiler does)."""
+    outer = next((f for f in reversed(b.frames) if f.kind in ("at", "spmd")), None)
+    if outer is not None:
+        raise PlSyntaxError(f"{what} inside another kernel region ({outer.op.name} at {outer.loc}); "
+                            f"kernels do not nest", user_loc())
 
 
 # --- branches -----------------------------------------------------------------------------------
