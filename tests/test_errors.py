@@ -108,6 +108,8 @@ BAD_CASES = [
     Bad("assign_shape_mismatch", PlTypeError, ("[8, 64]", "[16, 64]")),
     Bad("dynamic_oob", PlValueError, ("out of bounds",), stage="run"),
     Bad("nested_at", PlSyntaxError, ("kernels do not nest", "pl.at at")),
+    Bad("returns_python_number", PlTypeError, ("returns a float",)),
+    Bad("return_scope_tile", PlValueError, ("pl.scope",)),
 ]
 
 ENTRIES = {"trace": ("call", "compile", "a2a3sim"), "passes": ("a2a3sim",), "run": ("call", "a2a3sim")}

@@ -21,8 +21,10 @@ import inspect
 import textwrap
 import types
 
+from ..errors import PlTypeError
 from . import builder as B
 from .handles import Traced
+from .source import user_loc
 from .regions import UNDEF, branch
 from .source import assigned_names
 
@@ -105,11 +107,17 @@ class _ReturnRewriter(ast.NodeTransformer):
 
 
 def checked_return(value):
-    """The kernel's return value, its handles resolved now (at the user's return line)."""
-    if B.is_tracing():
-        for x in value if isinstance(value, tuple) else (value,):
-            if isinstance(x, Traced):
-                x.value  # noqa: B018 - raises at this line for a value of a closed region
+    """The kernel's return value, its handles resolved now (at the user's return line). A @pl.jit
+    entry (not an inline helper, which may return anything) returns traced tensors or nothing."""
+    if not B.is_tracing():
+        return value
+    entry = B.active().frame.kind == "func"
+    for x in value if isinstance(value, tuple) else (value,):
+        if isinstance(x, Traced):
+            x.value  # noqa: B018 - raises at this line for a value of a closed region
+        elif entry and x is not None:
+            raise PlTypeError(f"the kernel returns a {type(x).__name__}; return traced tensors (or write "
+                              f"pl.Out parameters)", user_loc())
     return value
 
 
