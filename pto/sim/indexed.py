@@ -62,6 +62,11 @@ def _scatter(it, op, env):
     flat = np.ravel_multi_index(_targets(index, op.dim, keep), view.shape) if keep.any() else np.zeros(0, np.int64)
     values = np.asarray(env[op.src])[keep]
     dtype = op.src.type.dtype
+    if op.dst in it.memory:
+        targets = np.unravel_index(np.unique(flat), view.shape)
+        if op.reduce is not None:
+            it.observe(op, "r", view, targets)
+        it.observe(op, "w", view, targets)
     if op.reduce is None:
         _, first_from_end = np.unique(flat[::-1], return_index=True)
         last = len(flat) - 1 - first_from_end

@@ -32,6 +32,9 @@ class Interpreter:
         self._workspace: np.ndarray | None = None
         self.channels: dict = {}  # set by _run_parts for the parts of a split mixed kernel
         self.running: list[int] = [1]
+        # Called as observer(op, "r"|"w", array, key) for every access to memory (a2a3sim's
+        # sanitizer sets it on the kernels it runs); None costs one check per op.
+        self.observer: Callable | None = None
 
     def workspace(self) -> np.ndarray:
         """The entry's GM workspace (bytes), sized by the memory plan."""
@@ -59,10 +62,24 @@ class Interpreter:
             if op.is_terminator:
                 return [env[v] for v in op.values]
             handler = HANDLERS[type(op)]
+            if self.observer is not None and not isinstance(op, NOT_PLAIN_READERS):
+                self._observe_reads(op, env)
             results = handler(self, op, env)
             for v, x in zip(op.results, results):
                 env[v] = x
         return []
+
+
+    def _observe_reads(self, op: Op, env: Env) -> None:
+        """An op reading memory operands whole (a write's destination is observed by its handler)."""
+        dst = getattr(op, "dst", None) if isinstance(op, WRITERS) else None
+        for v in op.operands():
+            if v in self.memory and v is not dst:
+                self.observer(op, "r", env[v])
+
+    def observe(self, op: Op, mode: str, array: np.ndarray, key: Any = None) -> None:
+        if self.observer is not None:
+            self.observer(op, mode, array, key)
 
 
 def _scalar(x: Any, t: ScalarType) -> np.generic:
@@ -170,7 +187,10 @@ def _writable_view(it: Interpreter, dst: Value, env: Env) -> tuple[np.ndarray, n
 @handles(ops.Assemble)
 def _assemble(it, op, env):
     root, view = _writable_view(it, op.dst, env)
-    view[_box(op, view.shape, op.offsets, op.src.type.shape, env)] = env[op.src]
+    box = _box(op, view.shape, op.offsets, op.src.type.shape, env)
+    view[box] = env[op.src]
+    if op.dst in it.memory:
+        it.observe(op, "w", view, box)
     return [root]
 
 
@@ -179,6 +199,8 @@ def _write(it, op, env):
     root, view = _writable_view(it, op.dst, env)
     box = _box(op, view.shape, op.offsets, (1,) * view.ndim, env)
     view[box] = env[op.value]
+    if op.dst in it.memory:
+        it.observe(op, "w", view, box)
     return [root]
 
 
@@ -186,6 +208,8 @@ def _write(it, op, env):
 def _read(it, op, env):
     src = env[op.src]
     box = _box(op, src.shape, op.offsets, (1,) * src.ndim, env)
+    if op.src in it.memory:
+        it.observe(op, "r", src, box)
     return [src[box].reshape(())[()]]
 
 
@@ -327,6 +351,13 @@ def _tpop(it, op, env):
 
 
 from . import indexed  # noqa: E402,F401  (registers the gather/scatter/topk handlers)
+
+# Ops that do not read their memory operands whole: views, regions (their body ops do the
+# accesses), and the ones whose handler observes the exact elements.
+NOT_PLAIN_READERS = (ops.Slice, ops.Reshape, ops.Read, ops.ForLoop, ops.If, ops.At, ops.Scope,
+                     ops.InlineCall, ops.Spmd, ops.Call,
+                     ops.TPush)  # pushing a memory version hands over a handle (an ordering), not its bytes
+WRITERS = (ops.Assemble, ops.Write, ops.Scatter)  # their `dst` is written, not read
 
 HANDLERS = H
 

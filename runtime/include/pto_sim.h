@@ -19,8 +19,8 @@ extern "C" {
 #define PTO_SIM_MAX_TENSORS 32
 #define PTO_SIM_MAX_SCALARS 16
 
-/* What runs a task (TaskRecord.core_type). DUMMY and ALLOC tasks have no kernel and are never
- * handed to the callback; they are still recorded and counted. */
+/* What runs a task (TaskRecord.core_type). DUMMY and ALLOC tasks have no kernel; they are handed
+ * to the callback too (the driver records the whole dependency graph) and need no work. */
 enum { PTO_SIM_AIV = 0, PTO_SIM_AIC = 1, PTO_SIM_MIXED = 2, PTO_SIM_DUMMY = 3, PTO_SIM_ALLOC = 4 };
 
 /* Error codes of pto_sim_run (0 = success); the message is pto_sim_last_error(). */
@@ -30,6 +30,24 @@ enum {
     PTO_SIM_ERR_API = 2,      /* the orchestration misused the API (too many args, bad view, ...) */
     PTO_SIM_ERR_KERNEL = 3,   /* the driver reported a failing kernel (pto_sim_report_error) */
     PTO_SIM_ERR_ALLOC = 4,    /* host allocation failed */
+    PTO_SIM_ERR_LIFETIME = 5, /* a tensor used after its scope closed */
+    PTO_SIM_ERR_DEADLOCK = 6, /* a wait that no ready task can satisfy */
+};
+
+/* Schedules (pto_sim_set_schedule). PROGRAM_ORDER runs each task at its submit. RANDOM queues
+ * tasks and, seeded, picks among the ready ones (every explicit dependency finished) at random,
+ * running a random number of them after each submit; waits (get/set_tensor_data, the end of the
+ * run) run ready tasks until what they wait for has finished. */
+enum { PTO_SIM_PROGRAM_ORDER = 0, PTO_SIM_RANDOM = 1 };
+
+/* Orchestration-side events the driver's sanitizer places in program order: `seq` tasks had been
+ * submitted when it happened (so it follows task seq-1 and precedes task seq). */
+enum {
+    PTO_SIM_EVENT_READ = 0,    /* get_tensor_data of one element (tensor, element) */
+    PTO_SIM_EVENT_WRITE = 1,   /* set_tensor_data of one element */
+    PTO_SIM_EVENT_SCOPE_END = 2,  /* a scope closed; its runtime allocations are released (and
+                                     poisoned) once their last declared user finished */
+    PTO_SIM_EVENT_RELEASE = 3, /* one runtime allocation released: tensor.buffer_addr/size */
 };
 
 typedef struct TaskTensor {
@@ -71,9 +89,20 @@ typedef struct PtoSimCounters {
     uint64_t max_scope_depth;   /* deepest scope nesting, the outer scope being 1 */
 } PtoSimCounters;
 
+typedef struct PtoSimEvent {
+    int32_t kind;
+    uint64_t seq;
+    TaskTensor tensor;       /* READ / WRITE: the tensor; RELEASE: buffer_addr, buffer_size */
+    uint64_t element;        /* READ / WRITE: elements from the view origin, row-major in the view */
+    uint64_t scope_id;       /* SCOPE_END / RELEASE: the scope (1 = the executor's outer scope) */
+} PtoSimEvent;
+
 typedef void (*PtoSimKernelCallback)(const TaskRecord *task);
+typedef void (*PtoSimEventCallback)(const PtoSimEvent *event);
 
 void pto_sim_set_kernel_callback(PtoSimKernelCallback cb);
+void pto_sim_set_event_callback(PtoSimEventCallback cb);  /* optional */
+void pto_sim_set_schedule(int32_t mode, uint64_t seed);   /* for the following runs */
 /* Runs the entry on external tensors (row-major, contiguous host memory) and scalars (bits).
  * shapes holds PTO_SIM_MAX_DIMS entries per tensor. Returns PTO_SIM_OK or an error code. */
 int pto_sim_run(int32_t tensor_count, const uint64_t *addrs, const uint32_t *shapes,

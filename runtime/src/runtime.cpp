@@ -1,45 +1,17 @@
-// runtime.cpp: the a2a3sim implementation of pto_orchestration.h (DESIGN.md §7), first slice.
+// runtime.cpp: the a2a3sim implementation of pto_orchestration.h (DESIGN.md §7) and the driver
+// boundary of pto_sim.h. Scheduling lives in scheduler.cpp, allocations and scopes in lifetimes.cpp.
 //
 // Memory is host memory: a tensor's buffer.addr is a host pointer, so the Python driver can wrap
 // every task's views as numpy arrays without copying. Runtime-allocated buffers (alloc_tensors,
 // OUTPUT create-infos) are aligned host allocations owned by the run and freed when it ends.
-//
-// Scheduling in this slice is program order: a submit records the task and dispatches it at once
-// (every explicit dependency was submitted, hence finished, earlier, so this is a valid schedule).
-// The seams for later work are marked SEAM: a ready queue with seeded orders replaces dispatch(),
-// get/set_tensor_data then really wait, scope_end releases, and a sanitizer hooks every access.
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <deque>
-#include <string>
-#include <vector>
-
-#include "pto_orchestration.h"
-#include "pto_sim.h"
+#include "sim_state.h"
 
 #define PTO_SIM_EXPORT extern "C" __attribute__((visibility("default")))
 
-namespace {
-
-constexpr uint64_t ALLOC_ALIGN = 1024;  // the reference packs heap outputs 1024 B aligned
-constexpr uint8_t FRESH_BYTE = 0xA5;    // new buffers are never silently zero
-
-struct Task {
-    TaskRecord record;
-    std::vector<uint64_t> deps;  // storage behind record.deps
-};
-
-// The state of one run (one pto_sim_run call); reset at its start.
-struct Run {
-    PtoSimKernelCallback callback = nullptr;
-    int fatal = PTO_SIM_OK;
-    std::string error;
-    PtoSimCounters counters{};
-    uint64_t scope_depth = 0;
-    std::deque<Task> tasks;            // every submitted task, in program order (ids are indices)
-    std::vector<void *> allocations;   // SEAM: per-scope release instead of freeing at run end
-};
+namespace ptosim {
 
 Run g_run;
 
@@ -50,6 +22,39 @@ void fail(int code, const std::string &message) {
     g_run.fatal = code;
     g_run.error = message;
 }
+
+void emit_event(int32_t kind, const TaskTensor *tensor, uint64_t element, uint64_t scope_id) {
+    if (g_run.event_callback == nullptr || fatal()) return;
+    PtoSimEvent e{};
+    e.kind = kind;
+    e.seq = g_run.tasks.size();
+    if (tensor != nullptr) e.tensor = *tensor;
+    e.element = element;
+    e.scope_id = scope_id;
+    g_run.event_callback(&e);
+}
+
+TaskTensor describe(const ChipTensor &t, TensorArgType tag) {
+    TaskTensor d{};
+    d.elem_size = static_cast<uint32_t>(get_element_size(t.dtype));
+    d.addr = t.buffer.addr + t.start_offset * d.elem_size;
+    d.buffer_addr = t.buffer.addr;
+    d.buffer_size = t.buffer.size;
+    d.start_offset = t.start_offset;
+    d.owner_task_id = t.owner_task_id.raw;
+    d.tag = static_cast<uint32_t>(tag);
+    d.dtype = static_cast<uint32_t>(t.dtype);
+    d.ndims = t.ndims;
+    memcpy(d.shapes, t.shapes, sizeof(d.shapes));
+    memcpy(d.strides, t.strides, sizeof(d.strides));
+    return d;
+}
+
+}  // namespace ptosim
+
+using namespace ptosim;
+
+namespace {
 
 uint64_t element_count(const uint32_t shapes[], uint32_t ndims) {
     uint64_t n = 1;
@@ -74,19 +79,6 @@ bool is_row_major(const ChipTensor &t) {
     return true;
 }
 
-void *allocate(uint64_t bytes) {
-    uint64_t rounded = (bytes + ALLOC_ALIGN - 1) / ALLOC_ALIGN * ALLOC_ALIGN;
-    void *p = aligned_alloc(ALLOC_ALIGN, rounded ? rounded : ALLOC_ALIGN);
-    if (p == nullptr) {
-        fail(PTO_SIM_ERR_ALLOC, "host allocation of " + std::to_string(bytes) + " bytes failed");
-        return nullptr;
-    }
-    memset(p, FRESH_BYTE, rounded ? rounded : ALLOC_ALIGN);
-    g_run.allocations.push_back(p);
-    g_run.counters.bytes_allocated += bytes;
-    return p;
-}
-
 ChipTensor materialize(const TensorCreateInfo &info, PTO2TaskId owner) {
     ChipTensor t{};
     t.ndims = info.ndims;
@@ -94,40 +86,16 @@ ChipTensor materialize(const TensorCreateInfo &info, PTO2TaskId owner) {
     memcpy(t.shapes, info.shapes, sizeof(t.shapes));
     row_major_strides(t);
     t.buffer.size = info.buffer_size_bytes();
-    t.buffer.addr = reinterpret_cast<uintptr_t>(allocate(t.buffer.size));
+    t.buffer.addr = reinterpret_cast<uintptr_t>(allocate(t.buffer.size, t.dtype, owner.raw));
     t.owner_task_id = owner;
     return t;
 }
 
-TaskTensor describe(const ChipTensor &t, TensorArgType tag) {
-    TaskTensor d{};
-    d.elem_size = static_cast<uint32_t>(get_element_size(t.dtype));
-    d.addr = t.buffer.addr + t.start_offset * d.elem_size;
-    d.buffer_addr = t.buffer.addr;
-    d.buffer_size = t.buffer.size;
-    d.start_offset = t.start_offset;
-    d.owner_task_id = t.owner_task_id.raw;
-    d.tag = static_cast<uint32_t>(tag);
-    d.dtype = static_cast<uint32_t>(t.dtype);
-    d.ndims = t.ndims;
-    memcpy(d.shapes, t.shapes, sizeof(d.shapes));
-    memcpy(d.strides, t.strides, sizeof(d.strides));
-    return d;
+std::string task_name(uint64_t id, int32_t kernel) {
+    return "task " + std::to_string(id) + (kernel >= 0 ? " (kernel " + std::to_string(kernel) + ")" : "");
 }
 
-// SEAM: the scheduler. Program order: run the task now. A seeded scheduler will queue it here
-// and run ready tasks (all WAIT deps finished) in a random order from drain()/waits.
-void dispatch(const Task &task) {
-    int32_t core = task.record.core_type;
-    if (core == PTO_SIM_DUMMY || core == PTO_SIM_ALLOC) return;
-    if (g_run.callback == nullptr) {
-        fail(PTO_SIM_ERR_API, "no kernel callback registered (pto_sim_set_kernel_callback)");
-        return;
-    }
-    g_run.callback(&task.record);
-}
-
-// Records one submit: materializes its OUTPUT create-infos, builds its TaskRecord, dispatches.
+// Records one submit: materializes its OUTPUT create-infos, builds its TaskRecord, queues it.
 TaskOutputTensors submit(int32_t core, int32_t kernel, const MixedKernels *mixed, const CoreTaskArgs &args) {
     TaskOutputTensors out;
     if (fatal()) return out;
@@ -150,6 +118,7 @@ TaskOutputTensors submit(int32_t core, int32_t kernel, const MixedKernels *mixed
             out.outputs_[out.size_++] = materialize(*args.create_infos_[i], id);
             r.tensors[i] = describe(out.outputs_[out.size_ - 1], args.tags_[i]);
         } else {
+            check_alive(*args.tensors_[i], task_name(id.raw, kernel));
             r.tensors[i] = describe(*args.tensors_[i], args.tags_[i]);
         }
     }
@@ -163,7 +132,7 @@ TaskOutputTensors submit(int32_t core, int32_t kernel, const MixedKernels *mixed
     PtoSimCounters &c = g_run.counters;
     c.tasks_submitted++;
     (core == PTO_SIM_DUMMY ? c.dummy_tasks : core == PTO_SIM_ALLOC ? c.alloc_tasks : c.kernel_tasks)++;
-    if (!fatal()) dispatch(task);
+    if (!fatal()) enqueue(id.raw);
     return out;
 }
 
@@ -201,16 +170,23 @@ uint8_t *element_address(const ChipTensor &t, uint32_t ndims, const uint32_t ind
     return reinterpret_cast<uint8_t *>(static_cast<uintptr_t>(t.buffer.addr)) + offset * get_element_size(t.dtype);
 }
 
-void free_allocations() {
-    for (void *p : g_run.allocations) free(p);
-    g_run.allocations.clear();
+// The row-major position of `indices` within the view (what the sanitizer maps back to bytes).
+uint64_t element_of(const ChipTensor &t, const uint32_t indices[]) {
+    uint64_t flat = 0;
+    for (uint32_t d = 0; d < t.ndims; ++d) flat = flat * t.shapes[d] + indices[d];
+    return flat;
 }
 
-void reset_run() {
-    free_allocations();
+void reset_run(int32_t schedule, uint64_t seed) {
+    free_host_blocks();
     PtoSimKernelCallback cb = g_run.callback;
+    PtoSimEventCallback events = g_run.event_callback;
     g_run = Run{};
     g_run.callback = cb;
+    g_run.event_callback = events;
+    g_run.schedule = schedule;
+    g_run.seed = seed;
+    g_run.rng.seed(seed);
 }
 
 }  // namespace
@@ -311,36 +287,49 @@ int32_t rt_available_cluster_count() { return 24; }
 int32_t rt_available_aiv_count() { return 48; }
 
 void rt_scope_begin(PTO2ScopeMode mode) {
-    (void)mode;  // SEAM: MANUAL scopes switch off inferred dependencies
-    g_run.scope_depth++;
-    if (g_run.scope_depth > g_run.counters.max_scope_depth) g_run.counters.max_scope_depth = g_run.scope_depth;
+    (void)mode;  // every dependency is explicit: AUTO and MANUAL scopes order tasks alike
+    scope_begin();
 }
 
-void rt_scope_end() {
-    // SEAM: release (and poison) what the scope allocated once its last consumer finished.
-    if (g_run.scope_depth == 0) {
-        fail(PTO_SIM_ERR_API, "rt_scope_end without a matching rt_scope_begin");
-        return;
-    }
-    g_run.scope_depth--;
-}
+void rt_scope_end() { scope_end(); }
 
-// SEAM: with a real scheduler these wait for the writers (get) or writers and readers (set) of
-// the element; in program order every submitted task has already finished.
+// get waits for the tasks declaring a write to the tensor's buffer, set for every task declaring
+// it (the reference runtime's semantics); the sanitizer sees both as orchestration accesses.
 uint64_t rt_get_tensor_data_bits(const ChipTensor &tensor, uint32_t ndims, const uint32_t indices[]) {
+    check_alive(tensor, "get_tensor_data");
+    wait_for_buffer(tensor, true);
     const uint8_t *p = element_address(tensor, ndims, indices, "get_tensor_data");
     uint64_t bits = 0;  // zero-extended; 0 once the run is fatal
-    if (p != nullptr) memcpy(&bits, p, get_element_size(tensor.dtype));
+    if (p == nullptr) return bits;
+    memcpy(&bits, p, get_element_size(tensor.dtype));
+    TaskTensor d = describe(tensor, TensorArgType::INPUT);
+    emit_event(PTO_SIM_EVENT_READ, &d, element_of(tensor, indices), 0);
     return bits;
 }
 
 void rt_set_tensor_data_bits(const ChipTensor &tensor, uint32_t ndims, const uint32_t indices[], uint64_t bits) {
+    check_alive(tensor, "set_tensor_data");
+    wait_for_buffer(tensor, false);
     uint8_t *p = element_address(tensor, ndims, indices, "set_tensor_data");
-    if (p != nullptr) memcpy(p, &bits, get_element_size(tensor.dtype));
+    if (p == nullptr) return;
+    memcpy(p, &bits, get_element_size(tensor.dtype));
+    TaskTensor d = describe(tensor, TensorArgType::OUTPUT_EXISTING);
+    emit_event(PTO_SIM_EVENT_WRITE, &d, element_of(tensor, indices), 0);
 }
 
 // --- pto_sim.h ----------------------------------------------------------------------------------
 PTO_SIM_EXPORT void pto_sim_set_kernel_callback(PtoSimKernelCallback cb) { g_run.callback = cb; }
+PTO_SIM_EXPORT void pto_sim_set_event_callback(PtoSimEventCallback cb) { g_run.event_callback = cb; }
+
+namespace {
+int32_t g_schedule = PTO_SIM_PROGRAM_ORDER;  // set between runs; copied into each run
+uint64_t g_seed = 0;
+}  // namespace
+
+PTO_SIM_EXPORT void pto_sim_set_schedule(int32_t mode, uint64_t seed) {
+    g_schedule = mode;
+    g_seed = seed;
+}
 
 PTO_SIM_EXPORT void pto_sim_report_error(int code, const char *message) {
     fail(code ? code : PTO_SIM_ERR_KERNEL, message ? message : "kernel error");
@@ -376,7 +365,7 @@ bool build_entry_args(ChipTaskArgs &args, std::vector<ChipTensor> &storage, int3
 PTO_SIM_EXPORT int pto_sim_run(int32_t tensor_count, const uint64_t *addrs, const uint32_t *shapes,
                                const uint32_t *ndims, const uint32_t *dtypes, int32_t scalar_count,
                                const uint64_t *scalars) {
-    reset_run();
+    reset_run(g_schedule, g_seed);
     static ChipTaskArgs args;  // ~3 KB; static keeps it off small thread stacks
     args = ChipTaskArgs{};
     std::vector<ChipTensor> storage;
@@ -388,11 +377,11 @@ PTO_SIM_EXPORT int pto_sim_run(int32_t tensor_count, const uint64_t *addrs, cons
         } else {
             rt_scope_begin(PTO2ScopeMode::AUTO);  // the executor's outer scope (simpler.md §1.3)
             aicpu_orchestration_entry(args);
-            rt_scope_end();
-            if (g_run.scope_depth != 0) fail(PTO_SIM_ERR_API, "the entry left a scope open");
+            if (g_run.scopes.size() != 1) fail(PTO_SIM_ERR_API, "the entry left a scope open");
+            while (!g_run.scopes.empty()) rt_scope_end();
         }
     }
-    // SEAM: drain the ready queue here once tasks do not run at submit.
-    free_allocations();
+    drain();
+    free_host_blocks();
     return g_run.fatal;
 }

@@ -1,0 +1,284 @@
+"""The a2a3sim sanitizer (DESIGN.md §7): what the device would expose, reported instead of computed.
+
+While tasks run (in any schedule), every GM access a kernel makes is logged: the task, read or
+write, the exact elements (a numpy view of the task's memory plus the index the op applied), and
+the op's source line. The orchestration's element accesses and the runtime's scope ends and
+releases arrive as events. After the run, `Sanitizer.check` replays everything in program order
+(task ids; an event after the tasks submitted before it) over shadow state per byte of every
+buffer: the last writer, and the set of readers since that write. It reports
+
+  - a conflicting pair (RAW, WAR, WAW) with no path between the two tasks in the dependency graph
+    the orchestration declared (explicit dependencies, join tasks included): some valid schedule
+    orders them the other way, so this is a race whatever order this run happened to take;
+  - a read of bytes nothing wrote (an Out parameter, a fresh allocation, a workspace slot);
+  - an access to memory released when its scope closed (the runtime poisons it: NaN / 0xA5).
+
+Because the check runs on the declared graph rather than on the observed order, it is schedule
+independent: one run finds every unordered conflict among the accesses it made. Accesses outside a
+task's tensor arguments cannot be expressed (a kernel addresses memory only through its parameter
+views, whose bounds the interpreter checks at the op's line), so they surface as kernel errors.
+
+Reader sets stay small: a new reader drops the readers it is ordered after (anything ordered after
+the new one is ordered after those too). Reachability uses ancestor bitsets, one Python int per
+task, so the sanitizer is meant for test-sized runs (it is off with `--no-sanitize`).
+"""
+from __future__ import annotations
+
+import bisect
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..ir.types import Loc
+from .native import A2a3SimError
+
+NEVER, HOST, ORCH, RELEASED = -1, -2, -3, -4  # shadow writer values that are not task ids
+MAX_REPORTED = 8
+
+
+class SanitizerError(A2a3SimError):
+    """The sanitizer found faults; `findings` lists them (the message shows the first few)."""
+
+    def __init__(self, findings: list["Finding"]):
+        self.findings = findings
+        lines = [f"a2a3sim sanitizer: {len(findings)} fault(s)"] + [f"  - {f}" for f in findings[:MAX_REPORTED]]
+        if len(findings) > MAX_REPORTED:
+            lines.append(f"  ... and {len(findings) - MAX_REPORTED} more")
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Access:
+    task: int            # task id, or ORCH for the orchestration
+    mode: str            # "r" or "w"
+    addr: int            # host address of the array's first element
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]  # bytes
+    itemsize: int
+    key: Any             # the index applied to the array (None: all of it)
+    loc: Loc | None
+    what: str            # the op or API call, for messages
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str            # "missing RAW edge", "missing WAR edge", "missing WAW edge", "uninitialized read", "use after release"
+    first: int | None    # the earlier task (None for uninitialized / released)
+    second: int          # the later task
+    buffer: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class Space:
+    """A contiguous range of host memory the run knows: an entry argument or a runtime allocation."""
+
+    lo: int
+    hi: int
+    name: str
+    writer: np.ndarray = field(repr=False)
+    readers: np.ndarray = field(repr=False)
+
+
+class AccessLog:
+    """The interpreter's observer: records every GM access of the task being run."""
+
+    def __init__(self):
+        self.accesses: list[Access] = []
+        self.task = -1
+        self._lock = threading.Lock()  # the parts of a mixed task record from two threads
+
+    def __call__(self, op, mode: str, array: np.ndarray, key: Any = None) -> None:
+        if array.size == 0:
+            return
+        a = Access(self.task, mode, array.__array_interface__["data"][0], array.shape, array.strides,
+                   array.itemsize, key, getattr(op, "loc", None), getattr(op, "name", str(op)))
+        with self._lock:
+            self.accesses.append(a)
+
+
+class Graph:
+    """The declared ordering: is task a ordered before task b? By a path of explicit dependencies,
+    or through an orchestration wait: a task submitted after a get/set_tensor_data comes after
+    every task that access waited for (`waits`: (seq, waited task ids), in seq order)."""
+
+    def __init__(self, deps: dict[int, tuple[int, ...]], waits: list[tuple[int, tuple[int, ...]]] = ()):
+        self.deps = deps
+        self.waits = sorted(waits)
+        self._ancestors: list[int] = []
+        self._barrier, self._next_wait = 0, 0  # tasks every task from now on is ordered after
+
+    def ancestors(self, t: int) -> int:
+        while len(self._ancestors) <= t:
+            i = len(self._ancestors)
+            while self._next_wait < len(self.waits) and self.waits[self._next_wait][0] <= i:
+                for w in self.waits[self._next_wait][1]:
+                    self._barrier |= self._ancestors[w] | (1 << w)
+                self._next_wait += 1
+            bits = self._barrier
+            for d in self.deps.get(i, ()):
+                bits |= self._ancestors[d] | (1 << d)
+            self._ancestors.append(bits)
+        return self._ancestors[t]
+
+    def ordered(self, a: int, b: int) -> bool:
+        return a == b or (a < b and (self.ancestors(b) >> a) & 1 == 1)
+
+
+class ReaderSets:
+    """Interned sets of reader task ids (id 0 is the empty set)."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.sets: list[frozenset[int]] = [frozenset()]
+        self.index: dict[frozenset[int], int] = {frozenset(): 0}
+
+    def add(self, set_id: int, reader: int) -> int:
+        kept = frozenset(r for r in self.sets[set_id] if not self.graph.ordered(r, reader)) | {reader}
+        if kept not in self.index:
+            self.index[kept] = len(self.sets)
+            self.sets.append(kept)
+        return self.index[kept]
+
+
+class Sanitizer:
+    """Replays a run's accesses in program order over shadow state (see the module docstring).
+
+    `spaces`: (lo, hi, name, initialized) for every buffer the run knows; `label(addr, size)` names
+    bytes for messages (a parameter slice, the workspace tensors planned there); `task_name(id)`.
+    """
+
+    def __init__(self, log, accesses: list[Access], spaces: list[tuple[int, int, str, bool]], label, task_name):
+        self.log = log
+        self.graph = Graph(log.deps(), log.waits())
+        self.readers = ReaderSets(self.graph)
+        self.spaces = sorted((Space(lo, hi, name, np.full(hi - lo, HOST if init else NEVER, np.int32),
+                                    np.zeros(hi - lo, np.int32)) for lo, hi, name, init in spaces),
+                             key=lambda s: s.lo)
+        self.starts = [s.lo for s in self.spaces]
+        self.label, self.task_name = label, task_name
+        self.findings: list[Finding] = []
+        self._seen: set[tuple] = set()
+        self.by_task: dict[int, list[Access]] = {}
+        for a in accesses:
+            self.by_task.setdefault(a.task, []).append(a)
+        self.released_scope: dict[int, int] = {}  # space.lo -> scope id whose end released it
+
+    # --- driving ---------------------------------------------------------------------------------
+    def check(self) -> list[Finding]:
+        for e in self.log.events:
+            if e.kind == "release":
+                self.released_scope[e.addr] = e.scope_id
+        events = sorted(self.log.events, key=lambda e: e.seq)  # stable: arrival order within a seq
+        ei = 0
+        for t in sorted(self.log.tasks):
+            while ei < len(events) and events[ei].seq <= t:
+                self._event(events[ei])
+                ei += 1
+            for a in self.by_task.get(t, ()):
+                self._access(a)
+        for e in events[ei:]:
+            self._event(e)
+        return self.findings
+
+    def _event(self, e) -> None:
+        if e.kind in ("read", "write"):
+            self._access(Access(ORCH, e.kind[0], e.addr, (1,), (e.size,), e.size, None, None,
+                                "get_tensor_data" if e.kind == "read" else "set_tensor_data"))
+        elif e.kind == "scope_end":
+            for s in self.spaces:
+                if self.released_scope.get(s.lo) == e.scope_id:
+                    s.writer[:] = RELEASED
+                    s.readers[:] = 0
+
+    # --- one access --------------------------------------------------------------------------------
+    def _space_of(self, addr: int) -> Space | None:
+        i = bisect.bisect_right(self.starts, addr) - 1
+        space = self.spaces[i] if i >= 0 else None
+        return space if space is not None and addr < space.hi else None
+
+    @staticmethod
+    def _shadow(a: Access, space: Space, shadow: np.ndarray) -> np.ndarray:
+        """The shadow entries (one per byte) of the accessed array, before its index is applied."""
+        return np.ndarray(a.shape + (a.itemsize,), np.int32, buffer=shadow, offset=(a.addr - space.lo) * 4,
+                          strides=tuple(s * 4 for s in a.strides) + (4,))
+
+    def _access(self, a: Access) -> None:
+        space = self._space_of(a.addr)
+        if space is None:
+            return  # memory the run did not hand out: nothing to check
+        w_view, r_view = self._shadow(a, space, space.writer), self._shadow(a, space, space.readers)
+        key = Ellipsis if a.key is None else a.key
+        writers = np.asarray(w_view[key])
+        self._check_writers(a, space, writers)
+        if a.task == ORCH:  # ordered with every task on the buffer by the API's waits
+            if a.mode == "w":
+                w_view[key] = ORCH
+                r_view[key] = 0
+            return
+        readers = np.asarray(r_view[key])
+        if a.mode == "r":
+            uniq, inverse = np.unique(readers, return_inverse=True)
+            new = np.array([self.readers.add(int(s), a.task) for s in uniq], np.int32)
+            r_view[key] = new[inverse].reshape(readers.shape)
+            return
+        for s in np.unique(readers):
+            for r in self.readers.sets[int(s)]:
+                if not self.graph.ordered(r, a.task):
+                    self._conflict("missing WAR edge", r, "r", a, space)
+        w_view[key] = a.task
+        r_view[key] = 0
+
+    def _check_writers(self, a: Access, space: Space, writers: np.ndarray) -> None:
+        uniq = np.unique(writers)
+        if a.mode == "r" and NEVER in uniq:
+            self._report("uninitialized read", None, a, space,
+                         f"{self._who(a)} reads {self._where(a, space)}, which nothing wrote before it")
+        if RELEASED in uniq:
+            self._report("use after release", None, a, space,
+                         f"{self._who(a)} {'reads' if a.mode == 'r' else 'writes'} {self._where(a, space)} after its "
+                         f"scope closed and the runtime released (and poisoned) it")
+        if a.task == ORCH:
+            return
+        kind = "missing RAW edge" if a.mode == "r" else "missing WAW edge"
+        for w in uniq:
+            if w >= 0 and not self.graph.ordered(int(w), a.task):
+                self._conflict(kind, int(w), "w", a, space)
+
+    # --- messages -----------------------------------------------------------------------------------
+    def _conflict(self, kind: str, other: int, other_mode: str, a: Access, space: Space) -> None:
+        first = self._first_access(other, other_mode, space)
+        verb = {"r": "reads", "w": "writes"}
+        msg = (f"{kind}: {self.task_name(other)} {verb[other_mode]} {self._where(first or a, space)}"
+               f"{_at(first)}, and {self._who(a)} {verb[a.mode]} it{_at(a)} with no dependency path from the "
+               f"first to the second (a schedule may run them in either order)")
+        self._report(kind, other, a, space, msg)
+
+    def _report(self, kind: str, first: int | None, a: Access, space: Space, message: str) -> None:
+        key = (kind, first, a.task, space.lo)
+        if key not in self._seen:
+            self._seen.add(key)
+            if first is None:
+                message += _at(a) if a.loc is not None and "with no dependency" not in message else ""
+            self.findings.append(Finding(kind, first, a.task, space.name, message))
+
+    def _who(self, a: Access) -> str:
+        return f"the orchestration ({a.what})" if a.task == ORCH else self.task_name(a.task)
+
+    def _where(self, a: Access, space: Space) -> str:
+        return self.label(space, a.addr - space.lo, a)
+
+    def _first_access(self, task: int, mode: str, space: Space) -> Access | None:
+        for x in self.by_task.get(task, ()):
+            if x.mode == mode and space.lo <= x.addr < space.hi:
+                return x
+        return None
+
+
+def _at(a: Access | None) -> str:
+    return f" (at {a.loc})" if a is not None and a.loc is not None else ""
