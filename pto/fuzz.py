@@ -25,8 +25,7 @@ from .sim.interpreter import run_program
 
 CAP, T = 64.0, 8  # bound of every stored value; rows of the INT32 tables (their values are in [0, 8))
 # open pto bugs it found (tests/regressions/test_fuzz_<name>.py), generated only with --known-bugs; drop when fixed
-# "loop_then_nest": a tile carried into a loop nest after a loop (tests/regressions/test_fuzz_loop_then_nest.py)
-KNOWN_BUGS = ("parallel_ws", "region_in_if", "loop_then_nest")
+KNOWN_BUGS: tuple[str, ...] = ()
 HELPERS = '''
 @pl.jit.inline
 def h_mix(a, b): return pl.maximum(pl.sub(a, b), pl.mul(a, 0.5))

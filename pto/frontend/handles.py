@@ -5,6 +5,7 @@ re-derived whenever the storage has a newer version (see builder.py).
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from ..errors import PlSyntaxError, PlTypeError, PlValueError
@@ -15,11 +16,20 @@ from . import builder as B
 from .source import user_loc
 
 
+_BIRTHS = itertools.count()
+
+
+def births() -> int:
+    """A number below every handle made from now on (see Traced.born)."""
+    return next(_BIRTHS)
+
+
 class Traced:
-    __slots__ = ("_storage", "_path", "_value", "_derived", "_home")
+    __slots__ = ("_storage", "_path", "_value", "_derived", "_home", "born")
 
     def __init__(self, storage: "B.Storage", path: tuple = (), value: Value | None = None,
                  home: "B.Frame | None" = None):
+        self.born = next(_BIRTHS)  # creation order: tells loop tracing which handles existed before a trace
         self._storage = storage
         self._path = path
         self._home = home  # the region whose values the path's offsets use (None: static path)
@@ -175,6 +185,15 @@ class Scalar(_Arithmetic, Traced):
 
     def __repr__(self) -> str:
         return f"Scalar({self._value.type})"
+
+    def _rebind(self, storage: "B.Storage", path: tuple = ()) -> tuple:
+        old = (super()._rebind(storage, path), self.affine)
+        self.affine = None  # the form of the old value: the new storage is an atom of its own
+        return old
+
+    def _restore(self, old: tuple) -> None:
+        super()._restore(old[0])
+        self.affine = old[1]
 
     __floordiv__ = lambda a, b: _binary(ops.Floordiv, a, b)  # noqa: E731
     __rfloordiv__ = lambda a, b: _binary(ops.Floordiv, b, a)  # noqa: E731

@@ -21,8 +21,8 @@ from ..ir.core import Op, Region, Value
 from ..ir.ops.control import Yield
 from ..ir.types import BOOL, INDEX, Loc, ScalarType
 from . import builder as B
-from .handles import Scalar, Traced, index_scalar, wrap
-from .source import display_path, loop_assigned_names, user_frame, user_loc
+from .handles import Scalar, Tensor, Traced, births, index_scalar, wrap
+from .source import display_path, loop_assigned_names, set_local, user_frame, user_loc
 
 
 def _require_tracing(what: str) -> B.Builder:
@@ -71,7 +71,7 @@ class Loop:
             raise PlSyntaxError(f"pl.{self.kind} needs the kernel's source file to find loop-carried "
                                 f"variables; define kernels in a .py file", loc)
         bounds = [_idx(x, f"pl.{self.kind} bound") for x in (self.start, self.stop, self.step)]
-        before = dict(frame.f_locals)
+        before, born = dict(frame.f_locals), births()
         # a stale view (made in a region that has closed) is not a value to carry: the name is new here
         inits = {n: before[n] for n in names if isinstance(before.get(n), Traced) and _visible_here(before[n])}
         carried: list[str] = []
@@ -86,10 +86,10 @@ class Loop:
                 raise PlValueError(f"pl.parallel iterations must be independent, but "
                                    f"{', '.join(carried)} is carried from one iteration to the next; "
                                    f"use pl.range", loc)
-        yield from self._trace(b, frame, loc, inits, carried, bounds)
+        yield from self._trace(b, frame, loc, inits, carried, bounds, born)
         _check_python_numbers_after(names, before, dict(frame.f_locals), loc)
 
-    def _trace(self, b: B.Builder, frame, loc: Loc, inits: dict, carried: list[str], bounds: list):
+    def _trace(self, b: B.Builder, frame, loc: Loc, inits: dict, carried: list[str], bounds: list, born: int):
         init_values = [_snapshot_value(inits[n]) for n in carried]
         op = ops.ForLoop(loc=loc, start=bounds[0], stop=bounds[1], step=bounds[2], init=(), kind=self.kind,
                          stage=self.stage)
@@ -97,8 +97,11 @@ class Loop:
         f = b.push("loop", op, region, loc)
         index = Value(ScalarType(INDEX), "i")
         args = [Value(v.type, n) for n, v in zip(carried, init_values)]
-        handles = [frame.f_locals.get(n, inits[n]) for n in carried]
-        saved = [h._rebind(B.Storage(a, f, _kind(a), loc, a.hint)) for h, a in zip(handles, args)]
+        storages = [B.Storage(a, f, _kind(a), loc, a.hint) for a in args]
+        now = frame.f_locals
+        handles = _own_handles(frame, carried, [now.get(n, inits[n]) for n in carried], storages, born)
+        saved = [h._rebind(s) if h is not None else None for h, s in zip(handles, storages)]
+        real_start = births()
         yield index_scalar(index)
         after = dict(frame.f_locals)
         yields = []
@@ -114,9 +117,30 @@ class Loop:
             yields.append(v)
         results = _close_loop(b, f, index, args, init_values, yields)
         for h, old in zip(handles, saved):
-            h._restore(old)
-        for n, r in zip(carried, results):
-            after[n]._rebind(B.Storage(r, b.frame, _kind(r), loc, n))
+            if h is not None:
+                h._restore(old)
+        finals = [B.Storage(r, b.frame, _kind(r), loc, n) for n, r in zip(carried, results)]
+        for h, s in zip(_own_handles(frame, carried, [after[n] for n in carried], finals, real_start), finals):
+            if h is not None:
+                h._rebind(s)
+
+
+def _own_handles(frame, names: list[str], handles: list, storages: list, born: int) -> list[Traced | None]:
+    """Bind each carried name to its storage: returns the handle to rebind, or None where the name
+    got a new handle over the storage instead.
+
+    Rebinding the handle object a name holds rebinds every other name holding that object. That is
+    right for a handle made during the last trace of the body (names that took it there are copies
+    of the carried value), but not for one older than that trace (`acc = v` with `v` made before
+    the loop: `v` must keep its value) nor for one that two carried names share.
+    """
+    out: list[Traced | None] = []
+    for n, h, s in zip(names, handles, storages):
+        if not isinstance(h, Traced) or h.born < born or any(h is o for o in out):
+            set_local(frame, n, (Scalar if s.kind == "scalar" else Tensor)(s))
+            h = None
+        out.append(h)
+    return out
 
 
 def _kind(v: Value) -> str:
@@ -175,6 +199,7 @@ class Spmd:
 
     def __enter__(self) -> Scalar:
         b = _require_tracing("pl.spmd")
+        _not_in_a_kernel(b, "pl.spmd")
         op = ops.Spmd(loc=user_loc(), blocks=self.blocks, name_hint=self.name_hint)
         op.regions[0].args = [Value(ScalarType(INDEX), "blk")]
         self.frame = b.push("spmd", op, op.regions[0])
@@ -197,12 +222,23 @@ class Region_:
 
     def __enter__(self) -> None:
         b = _require_tracing(self.op_cls.name)
+        if self.kind == "at":
+            _not_in_a_kernel(b, "pl.at")
         op = self.op_cls(loc=user_loc(), **self.fields)
         self.frame = b.push(self.kind, op, op.regions[0])
 
     def __exit__(self, exc_type, *rest) -> None:
         if exc_type is None:
             B.active().close_transparent(self.frame)
+
+
+def _not_in_a_kernel(b: B.Builder, what: str) -> None:
+    """Kernels do not nest: a pl.at / pl.spmd inside an open one is an error at its line (found while
+    tracing, so the reference interpreter rejects it like the compiler does)."""
+    outer = next((f for f in reversed(b.frames) if f.kind in ("at", "spmd")), None)
+    if outer is not None:
+        raise PlSyntaxError(f"{what} inside another kernel region ({outer.op.name} at {outer.loc}); "
+                            f"kernels do not nest", user_loc())
 
 
 # --- branches -----------------------------------------------------------------------------------

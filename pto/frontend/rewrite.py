@@ -8,6 +8,10 @@
 `x, y` are the names either arm assigns. The new AST is compiled directly (never unparsed), so every
 statement keeps its original file and line. An `if` whose arms contain return/break/continue/yield
 or global/nonlocal stays as it is (a traced condition there is reported as unsupported).
+
+`return e` becomes `return __pto_return__(e)`, which resolves the returned handles while the return
+statement is the line being traced: a value that cannot leave (made in a closed pl.scope, say) is
+reported at that line, not at the caller's.
 """
 from __future__ import annotations
 
@@ -17,6 +21,10 @@ import inspect
 import textwrap
 import types
 
+from ..errors import PlTypeError
+from . import builder as B
+from .handles import Traced
+from .source import user_loc
 from .regions import UNDEF, branch
 from .source import assigned_names
 
@@ -84,19 +92,54 @@ class _IfRewriter(ast.NodeTransformer):
         return new
 
 
+class _ReturnRewriter(ast.NodeTransformer):
+    """Wraps the value of each `return` of the kernel itself (not of functions defined inside it)."""
+
+    def visit_FunctionDef(self, node: ast.AST) -> ast.AST:
+        return node
+
+    visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = visit_FunctionDef
+
+    def visit_Return(self, node: ast.Return) -> ast.Return:
+        if node.value is not None:
+            node.value = ast.copy_location(ast.Call(ast.Name("__pto_return__", ast.Load()), [node.value], []), node)
+        return node
+
+
+def checked_return(value):
+    """The kernel's return value, its handles resolved now (at the user's return line). A @pl.jit
+    entry (not an inline helper, which may return anything) returns traced tensors or nothing."""
+    if not B.is_tracing():
+        return value
+    entry = B.active().frame.kind == "func"
+    for x in value if isinstance(value, tuple) else (value,):
+        if isinstance(x, Traced):
+            x.value  # noqa: B018 - raises at this line for a value of a closed region
+        elif entry and x is not None:
+            raise PlTypeError(f"the kernel returns a {type(x).__name__}; return traced tensors (or write "
+                              f"pl.Out parameters)", user_loc())
+    return value
+
+
+def _needs_rewrite(fdef: ast.FunctionDef) -> bool:
+    nodes = list(ast.walk(fdef))
+    return any(isinstance(n, ast.If) for n in nodes) or any(isinstance(n, ast.Return) and n.value for n in nodes)
+
+
 @functools.lru_cache(maxsize=512)
 def _rewritten_code(fn_code: types.CodeType, source: str) -> types.CodeType | None:
     tree = ast.parse(textwrap.dedent(source))
     ast.increment_lineno(tree, fn_code.co_firstlineno - 1)
     fdef = tree.body[0]
-    if not any(isinstance(n, ast.If) for n in ast.walk(fdef)):
+    if not _needs_rewrite(fdef):
         return None
     fdef.decorator_list = []
     # Renamed so that a call of the function by its own name inside its body still reaches the
     # decorated object (an InlineFunction), which detects recursion.
     fdef.name = "__pto_fn"
+    fdef.body = [_ReturnRewriter().visit(stmt) for stmt in fdef.body]
     fdef = _IfRewriter().visit(fdef)
-    params = list(fn_code.co_freevars) + ["__pto_branch__", "__pto_undef__"]
+    params = list(fn_code.co_freevars) + ["__pto_branch__", "__pto_undef__", "__pto_return__"]
     factory = ast.FunctionDef(
         name="__pto_factory",
         args=ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in params], kwonlyargs=[],
@@ -125,7 +168,7 @@ def traceable(fn: types.FunctionType) -> types.FunctionType:
             cells.append(cell.cell_contents)
         except ValueError:
             cells.append(None)
-    new = namespace["__pto_factory"](*cells, branch, UNDEF)
+    new = namespace["__pto_factory"](*cells, branch, UNDEF, checked_return)
     new.__defaults__ = fn.__defaults__
     new.__kwdefaults__ = fn.__kwdefaults__
     return new

@@ -7,6 +7,7 @@ answers that from the parsed source file.
 from __future__ import annotations
 
 import ast
+import ctypes
 import functools
 import linecache
 import os
@@ -90,3 +91,15 @@ def assigned_name(loc: Loc) -> str | None:
     """`x` when the user's line reads `x = ...` (used to name buffers in IR dumps)."""
     m = _ASSIGN.match(linecache.getline(loc.file, loc.line))
     return m.group(1) if m else None
+
+
+def set_local(frame: types.FrameType, name: str, value: object) -> None:
+    """Bind `name` to `value` in the running function `frame` (as if it executed `name = value`).
+
+    Loop tracing needs it when a carried name holds a handle that other names share: the name must
+    get its own handle. Python 3.13+ writes through `f_locals`; before that the dict is a snapshot
+    copied back into the frame's variables by PyFrame_LocalsToFast (what debuggers use).
+    """
+    frame.f_locals[name] = value
+    if sys.version_info < (3, 13):
+        ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))

@@ -21,7 +21,7 @@ from ..errors import PlSyntaxError
 from ..ir.cleanup import eliminate_dead_code
 from ..ir import ops
 from ..ir.core import Function, Op, Param, Program, Region, Value
-from ..ir.types import Loc, ScalarType, TensorType
+from ..ir.types import INDEX, Loc, ScalarType, TensorType
 
 NAME = "outline"
 
@@ -37,7 +37,8 @@ def run(c):
 
 def outline_program(program: Program) -> Program:
     entry = program.entry
-    _demote_carried_tiles(entry.body, set(buffer_roots(entry)))
+    _dissolve_inline_calls(entry.body)
+    _demote_carried_tiles(entry.body, set(buffer_roots(entry)), entry)
     outliner = _Outliner(entry)
     outliner.region(entry.body)
     entry.attrs = {**entry.attrs, "role": "orchestration"}
@@ -56,6 +57,7 @@ class _Group:
     yields: tuple[Value, ...] = ()      # region kernels: what the region yields ...
     results: list[Value] = field(default_factory=list)  # ... and the values that stood for them
     loc: Loc | None = None  # where the task is submitted (the region's line, else the first op's)
+    term: Op | None = None  # region kernels: the region's yield (its uses are the `yields` above)
 
 
 class _Outliner:
@@ -66,6 +68,8 @@ class _Outliner:
         self.kernels: list[Function] = []
         self.names: set[str] = {f.name}  # kernel names never shadow the entry
         self.subst: dict[Value, Value] = {}
+        self.loops: list[Op] = []  # the orchestration loops around the ops being outlined, outermost first
+        self.hoisted: dict[Op, list[Op]] = {}  # loop -> ops that go right before it
 
     # --- walking the orchestration -----------------------------------------------------------
     def region(self, region: Region) -> None:
@@ -85,8 +89,11 @@ class _Outliner:
             elif tile:
                 group.append(op)
             else:
+                self.loops += [op] if isinstance(op, ops.ForLoop) else []
                 for r in op.regions:
                     self.region(r)
+                self.loops = [lp for lp in self.loops if lp is not op]
+                out += self.hoisted.pop(op, [])
                 out.append(op)
         region.ops = out
 
@@ -108,9 +115,11 @@ class _Outliner:
             if isinstance(inner, (ops.At, ops.Spmd)):
                 raise PlSyntaxError(f"{inner.name} inside another kernel region ({op.name} at {op.loc}); "
                                     f"kernels do not nest", inner.loc)
-        term = body.ops[-1]
-        group = _Group(body.ops[:-1], self.fresh(hint), blocks, block_arg, tuple(term.values), list(op.results),
-                       op.loc)
+        # what the region yields and nothing uses is not an output (a scalar read in a pl.at in an arm
+        # of an if is yielded by the tracer even when its name is dead after the if)
+        used = [(y, r) for y, r in zip(body.ops[-1].values, op.results) if self.users.get(r)]
+        group = _Group(body.ops[:-1], self.fresh(hint), blocks, block_arg, tuple(y for y, _ in used),
+                       [r for _, r in used], op.loc, body.ops[-1])
         return self.outline(group)
 
     def can_hoist(self, op: Op, group: list[Op]) -> bool:
@@ -154,29 +163,81 @@ class _Outliner:
             k.capture(v)
         pre: list[Op] = []
         written = {b for op in _all_ops(g.ops) if isinstance(op, WRITES) for b in self.buffers_of(op.dst)}
+        blocks: dict[Value, tuple] = {}  # materialized tile -> its offsets in a per-iteration workspace
         for v in escaping:
             if v in self.memory and self.buffers_of(v) <= written:
                 continue  # a version of a buffer the kernel writes: the call's result stands for it
             if isinstance(v.type, ScalarType):
                 raise PlSyntaxError("a scalar computed inside a kernel is used outside it; compute it in "
                                     "the orchestration, or write it to a tensor and pl.read it", v.owner.loc)
-            pre.append(k.materialize(v))
+            pre += self.workspace(v, k, blocks)
         kernel = k.finish(self.kernels_core(g.ops))
         self.kernels.append(kernel)
         call = ops.Call(loc=g.loc or g.ops[0].loc, kernel=g.name, args=tuple(k.args),
                         blocks=g.blocks, outs=tuple(k.outs))
         call.results = [Value(k.args[i].type, k.arg_hint(i), owner=call) for i in k.outs]
+        post: list[Op] = []
         for v in escaping:
             self.subst[v] = call.results[k.result_index(v)]
+            if v in blocks:  # users read this iteration's block of the workspace
+                view = _build(ops.Slice(loc=v.owner.loc, src=self.subst[v], offsets=blocks[v], sizes=v.type.shape),
+                              self.subst[v].hint)
+                post.append(view)
+                self.subst[v] = view.results[0]
         for stand_in, v in zip(g.results, g.yields):
             self.subst[stand_in] = self.subst.get(v, v) if v in defined else v
-        for create in pre:
-            self.roots[create.results[0]] = frozenset(create.results)
         for i, r in zip(k.outs, call.results):  # a call's result is a version of its argument's buffers
             self.roots[r] = self.roots.get(k.args[i], frozenset())
+        for view in post:
+            self.roots[view.results[0]] = self.roots[view.src]
         self.memory.update(call.results)
         self.memory.update(self.subst[v] for v in escaping)
-        return pre + [call]
+        return pre + [call] + post
+
+    def workspace(self, tile: Value, k: "_KernelBuilder", blocks: dict) -> list[Op]:
+        """Store `tile` (computed by kernel `k`, used by later tasks) in an orchestration buffer;
+        returns the ops that go before the call.
+
+        Normally the buffer is created right before the call. Inside a pl.parallel loop such a buffer
+        would be one buffer (one offset) shared by the concurrent iterations, which would race on it;
+        there the buffer is created before the outermost enclosing pl.parallel loop with one block of
+        rows for each iteration of it and of the loops inside it, and each iteration uses its own
+        block (the disjointness the dependency analysis proves for user code written that way).
+        """
+        loc, t = tile.owner.loc, tile.type
+        hint = (tile.hint or "tmp") + "_ws"
+        terms = self.iteration_terms()
+        if terms is None:
+            create = _build(ops.CreateTensor(loc=loc, shape=t.shape, dtype=t.dtype), hint)
+            self.roots[create.results[0]] = frozenset(create.results)
+            k.materialize(tile, create.results[0], (0,) * len(t.shape))
+            return [create]
+        count = terms[0][1] * terms[0][0].stop  # the outermost loop's stride times its stop
+        shape = (t.shape[0] * count,) + tuple(t.shape[1:])
+        create = _build(ops.CreateTensor(loc=loc, shape=shape, dtype=t.dtype), hint)
+        self.roots[create.results[0]] = frozenset(create.results)
+        self.hoisted.setdefault(terms[0][0], []).append(create)
+        pre, row = _row_offset(terms, t.shape[0], loc)
+        blocks[tile] = (row,) + (0,) * (len(t.shape) - 1)
+        k.materialize(tile, create.results[0], blocks[tile])
+        return pre
+
+    def iteration_terms(self) -> list[tuple[Op, int]] | None:
+        """(loop, stride) for the outermost enclosing pl.parallel loop and every loop inside it, such that
+        sum(index * stride) numbers their iterations without collisions; None outside pl.parallel or
+        when a bound is not a compile-time int (the loop is then rejected by the dependency analysis)."""
+        first = next((i for i, lp in enumerate(self.loops) if lp.kind == "parallel"), None)
+        if first is None:
+            return None
+        loops = self.loops[first:]
+        if not all(isinstance(x, int) for lp in loops for x in (lp.start, lp.stop, lp.step)) or \
+                any(lp.start < 0 or lp.stop <= 0 for lp in loops):
+            return None
+        terms, stride = [], 1
+        for lp in reversed(loops):
+            terms.insert(0, (lp, stride))
+            stride *= lp.stop
+        return terms
 
     def buffers_of(self, v: Value) -> frozenset[Value]:
         """The orchestration buffers `v` may denote, through views made since the analysis ran."""
@@ -186,7 +247,7 @@ class _Outliner:
 
     def escaping(self, g: _Group, defined: set[Value]) -> list[Value]:
         """Values defined by the group (not inside its nested regions) used outside it."""
-        inside = set(_all_ops(g.ops))
+        inside = set(_all_ops(g.ops)) | {g.term}
         top = [r for op in g.ops for r in op.results]
         out = [v for v in top if any(u not in inside for u in self.users.get(v, ()))]
         out += [v for v in g.yields if v in defined and v not in out]
@@ -229,19 +290,17 @@ class _KernelBuilder:
         self.inner[v] = p
         return p
 
-    def materialize(self, tile: Value) -> Op:
-        """A buffer in the orchestration for a tile this kernel computes and others use."""
-        create = ops.CreateTensor(loc=tile.owner.loc, shape=tile.type.shape, dtype=tile.type.dtype)
-        create.results = [Value(tile.type, (tile.hint or "tmp") + "_ws", owner=create)]
-        p = Value(tile.type, create.results[0].hint)
+    def materialize(self, tile: Value, buffer: Value, offsets: tuple) -> None:
+        """The kernel stores `tile`, which others use, at `offsets` of the orchestration `buffer`."""
+        inner_offsets = tuple(x if isinstance(x, int) else self.capture(x) for x in offsets)
+        p = Value(buffer.type, buffer.hint)
         self.params.append(Param(p, "out"))
-        self.args.append(create.results[0])
-        self.inner[create.results[0]] = p
-        store = ops.Assemble(loc=tile.owner.loc, dst=p, src=tile, offsets=(0,) * len(tile.type.shape))
-        store.results = [Value(tile.type, p.hint + ".1", owner=store)]
+        self.args.append(buffer)
+        self.inner[buffer] = p
+        store = ops.Assemble(loc=tile.owner.loc, dst=p, src=tile, offsets=inner_offsets)
+        store.results = [Value(buffer.type, p.hint + ".1", owner=store)]
         self.epilogue.append(store)
         self.materialized[tile] = len(self.args) - 1
-        return create
 
     def finish(self, core: str) -> Function:
         body_ops = self.prologue + self.g.ops + self.epilogue
@@ -389,8 +448,48 @@ def _users(region: Region) -> dict[Value, list[Op]]:
 
 
 
+# --- inline helpers in the orchestration ----------------------------------------------------------
+def _dissolve_inline_calls(body: Region) -> None:
+    """Splice the body of every `pl.inline_call` of the orchestration (outside kernel regions) into
+    the region around it, its results replaced by what it yields.
+
+    A helper is expanded at its call site (DESIGN.md §3): its tile ops join the implicit kernel of
+    the code around the call instead of making one of their own, so no tile crosses a kernel
+    boundary at the helper's edges (that needed a workspace buffer, and inside pl.parallel one
+    per iteration). The ops keep their source locations.
+    """
+    subst: dict[Value, Value] = {}
+    _splice_inline_calls(body, subst)
+    if subst:
+        for op in body.walk():
+            op.replace_operands({v: _resolve(v, subst) for v in op.operands() if v in subst})
+
+
+def _splice_inline_calls(region: Region, subst: dict[Value, Value]) -> None:
+    out: list[Op] = []
+    for op in region.ops:
+        if isinstance(op, (ops.At, ops.Spmd)):
+            out.append(op)
+            continue
+        for r in op.regions:
+            _splice_inline_calls(r, subst)
+        if isinstance(op, ops.InlineCall):
+            body = op.regions[0].ops
+            subst.update(zip(op.results, body[-1].values))
+            out += body[:-1]
+        else:
+            out.append(op)
+    region.ops = out
+
+
+def _resolve(v: Value, subst: dict[Value, Value]) -> Value:
+    while v in subst:  # a helper returning what a nested helper returned
+        v = subst[v]
+    return v
+
+
 # --- loop-carried tiles in the orchestration ------------------------------------------------------
-def _demote_carried_tiles(region: Region, memory: set[Value]) -> None:
+def _demote_carried_tiles(region: Region, memory: set[Value], f: Function) -> None:
     """A tile carried by an orchestration loop lives in a buffer made before the loop.
 
     Each iteration loads it at the start and stores the new value at the end, so the buffers of
@@ -403,19 +502,20 @@ def _demote_carried_tiles(region: Region, memory: set[Value]) -> None:
             out.append(op)
             continue
         for r in op.regions:
-            _demote_carried_tiles(r, memory)
+            _demote_carried_tiles(r, memory, f)
         if isinstance(op, ops.ForLoop):
-            out += _demote_loop(op, memory)
+            out += _demote_loop(op, memory, f)
         out.append(op)
     region.ops = out
 
 
-def _demote_loop(loop: Op, memory: set[Value]) -> list[Op]:
+def _demote_loop(loop: Op, memory: set[Value], f: Function) -> list[Op]:
     body = loop.regions[0]
     before: list[Op] = []
+    local = _made_in(body, f)
     for j, init in enumerate(loop.init):
         carried = body.ops[-1].values[j]
-        if not isinstance(init.type, TensorType) or (init in memory and carried in memory):
+        if not isinstance(init.type, TensorType) or (init in memory and carried in memory and not local(carried)):
             continue  # a buffer threaded through the loop (a tile seeded from a buffer is demoted too)
         loc, t = loop.loc, init.type
         create = _op(ops.CreateTensor(loc=loc, shape=t.shape, dtype=t.dtype), t, (init.hint or "carried") + "_buf")
@@ -434,6 +534,39 @@ def _demote_loop(loop: Op, memory: set[Value]) -> list[Op]:
         loop.init = loop.init[:j] + (seed.results[0],) + loop.init[j + 1:]
         memory.update({create.results[0], seed.results[0], buf_arg, store.results[0], loop.results[j]})
     return before
+
+
+def _made_in(body: Region, f: Function):
+    """A predicate: may this memory value denote a buffer created in `body`?
+
+    Such a buffer is created anew by every iteration (at the same offset, so its old contents are
+    gone), so a loop yielding it cannot carry it as a buffer; it must copy it out like a tile. The
+    roots are computed now, after the inner loops were demoted (their buffers are made in `body`).
+    """
+    created = {op.results[0] for op in body.walk() if isinstance(op, ops.CreateTensor)}
+    roots = buffer_roots(f) if created else {}
+    return lambda v: bool(roots.get(v, frozenset()) & created)
+
+
+def _build(op: Op, hint: str | None) -> Op:
+    """`op` with results of the types it infers."""
+    op.results = [Value(t, hint, owner=op) for t in op.infer()]
+    return op
+
+
+def _row_offset(terms: list[tuple[Op, int]], rows: int, loc: Loc) -> tuple[list[Op], Value]:
+    """Orchestration index math for sum(index * stride) * rows: the first row of this iteration's block."""
+    made: list[Op] = []
+    total: Value | None = None
+    for loop, stride in terms:
+        scale = _build(ops.Const(loc=loc, value=stride * rows, dtype=INDEX), None)
+        term = _build(ops.Mul(loc=loc, lhs=loop.regions[0].args[0], rhs=scale.results[0]), None)
+        made += [scale, term]
+        if total is not None:
+            term = _build(ops.Add(loc=loc, lhs=total, rhs=term.results[0]), None)
+            made.append(term)
+        total = term.results[0]
+    return made, total
 
 
 def _op(op: Op, t: TensorType, hint: str | None) -> Op:
