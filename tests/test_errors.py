@@ -148,19 +148,12 @@ BAD_CASES = [
 ENTRIES = {"trace": ("call", "compile", "a2a3sim"), "passes": ("a2a3sim",), "run": ("call", "a2a3sim")}
 
 
-# a2a3sim reports a kernel's run-time error as A2a3SimError("kernel ... failed: PlValueError: ...") with
-# the simulator's frames; pto/sim is being changed in main to re-raise the PtoError (flip when merged)
-SIM_WRAPS = pytest.mark.xfail(strict=True, raises=AssertionError,
-                              reason="a2a3sim wraps a kernel's run-time PtoError in A2a3SimError")
-
-
 def _params():
     out = []
     for case in BAD_CASES:
         marks = [pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else []
         for entry in ENTRIES.get(case.stage, ()):
-            extra = [SIM_WRAPS] if case.stage == "run" and entry == "a2a3sim" else []
-            out.append(pytest.param(case, entry, marks=marks + extra, id=f"{case.file}-{entry}"))
+            out.append(pytest.param(case, entry, marks=marks, id=f"{case.file}-{entry}"))
     return out
 
 
