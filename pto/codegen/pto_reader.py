@@ -83,6 +83,12 @@ class _Reader:
         rows, cols = map(int, _TILE.search(text).groups())
         return TensorType((rows, cols), _DTYPE[_ELEM.search(text).group(1)])
 
+    def is_transposed_load(self, t: Tree) -> bool:
+        """An L1 (`loc=mat`) tile in row-major blocks is the transposed (DN) load of its window.
+        The layout says it, not the shape: a square window looks the same either way."""
+        text = self.type_text(t)
+        return "loc=mat" in text and "blayout=row_major" in text
+
     # --- structure --------------------------------------------------------------------------------
     def params(self, func: Tree) -> None:
         names = [str(a.children[0]) for a in func.find_data("arg")]
@@ -175,7 +181,7 @@ class _Reader:
         if m == "tload":
             param, window = self.windows[ins[0]]
             loaded = self.emit(ops.Load, src=window)
-            if self.tile_type(out_type).shape != window.type.shape:
+            if self.is_transposed_load(out_type):
                 self.transposed.add(dst)
             return loaded
         if m == "tstore":

@@ -52,3 +52,25 @@ def test_kernels_read_back_from_text_compute_the_same(monkeypatch, capsys):
         for line in sorted(set(kept)):
             print("  " + line, file=sys.stderr)
     assert {"softmax_2", "mm_tiles", "mm_exp__aic", "mm_exp__aiv"} <= set(read)
+
+
+def test_a_square_transposed_operand_stays_transposed():
+    """A [16, 16] window loaded transposed has the shape of an untransposed one: the reader must
+    tell them apart by the tile's layout (it once went by shape and silently dropped b_trans)."""
+    import pto.language as pl
+
+    @pl.jit
+    def abt(a: pl.Tensor[[16, 16], pl.FP16], b: pl.Tensor[[16, 16], pl.FP16],
+            out: pl.Out[pl.Tensor[[16, 16], pl.FP32]]):
+        with pl.at(name_hint="abt"):
+            out[:, :] = pl.matmul(a, b, b_trans=True, out_dtype=pl.FP32)
+
+    rng = np.random.default_rng(0)
+    a, b = (rng.integers(-3, 4, (16, 16)).astype(np.float16) for _ in range(2))
+    c = compile_function(abt.compile(a, b, np.zeros((16, 16), np.float32)).function)
+    (kernel,) = kernel_functions(c.program)
+    parsed = read_kernel(emit_kernel(kernel, CURRENT), kernel)
+    out = np.zeros((16, 16), np.float32)
+    functions = [parsed if f is kernel else f for f in c.program.functions]
+    run_program(Program(functions), [a, b, out])
+    np.testing.assert_array_equal(out, a.astype(np.float32) @ b.astype(np.float32).T)  # small integers: exact
