@@ -29,6 +29,7 @@ def load_cases(path: str, name_filter: str | None) -> list[Case]:
         raise SystemExit(f"pto: no such file: {path}")
     spec = importlib.util.spec_from_file_location(f"pto_case_{file.stem}", file)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses (and pickling) look their module up there
     sys.path.insert(0, str(file.parent.resolve()))
     try:
         spec.loader.exec_module(module)
