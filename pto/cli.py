@@ -59,6 +59,19 @@ def report_scope_stats(case: Case, c: Compilation) -> None:
     print(f"written to {out}")
 
 
+def report_measured_scope_stats(case: Case) -> None:
+    """The same rows measured on the a2a3sim run just made (pto/sim/measured_scopes.py)."""
+    from .sim.a2a3sim import simulation_of
+    from .sim.measured_scopes import measured_scope_stats
+    sim = simulation_of(case.kernel.compile(**case.make_inputs(), **case.consts))
+    measured = measured_scope_stats(sim)
+    compiled = scope_stats(sim.entry, sim.compilation.facts["memplan"])
+    verdict = "agree with the compile-time figures" if measured == compiled else (
+        "differ from the compile-time figures: a planned use touched nothing in this run (data dependent)")
+    print(f"scope stats of {case.name} measured on a2a3sim ({verdict}):")
+    print(format_table(measured))
+
+
 def print_lints(function: Function) -> None:
     """The lint warnings of a traced function, one line each, on stderr."""
     for w in lint(function):
@@ -88,6 +101,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(format_comparisons(case, comparisons))
         if (args.platform or DEFAULT_PLATFORM) == "a2a3sim":
             from .sim.trace import report_run
+            if args.scope_stats and not args.no_sanitize:
+                report_measured_scope_stats(case)
             print(report_run(case, out, timing=args.timing))
         failed += not all(c.ok for c in comparisons)
     print("FAILED" if failed else "PASSED", f"({failed} case(s) mismatched)" if failed else "")

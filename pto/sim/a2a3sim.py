@@ -65,6 +65,7 @@ class Simulation:
         self.counters = nat.Counters()
         self.log = RunLog()
         self.accesses: AccessLog | None = None
+        self.last_accesses: list | None = None  # the access log of the last sanitized run
         self.outputs: list[nat.TaskTensor] = []  # runtime allocations seen in task records
         # kept alive as long as the library may call them
         self._callback = nat.CALLBACK(self._on_task)
@@ -168,7 +169,7 @@ class Simulation:
         options = options or DEFAULT_OPTIONS
         returned = returned_sources(self.entry)
         arrays, copies_back = self._prepare(args)
-        self.error, self.bases, self.log, self.outputs = None, {}, RunLog(), []
+        self.error, self.bases, self.log, self.outputs, self.last_accesses = None, {}, RunLog(), [], None
         self.accesses = AccessLog() if options.sanitize else None
         self.library.pto_sim_set_kernel_callback(self._callback)
         self.library.pto_sim_set_event_callback(self._event_callback)
@@ -208,7 +209,7 @@ class Simulation:
         labels = BufferLabels(self, arrays)
         findings = Sanitizer(self.log, self.accesses.accesses, labels.spaces(), labels.describe,
                              labels.task_name).check()
-        self.accesses = None
+        self.last_accesses, self.accesses = self.accesses.accesses, None
         if findings:
             raise SanitizerError(findings)
 
