@@ -39,12 +39,8 @@ class MoeShape:
         return self.T * self.TOPK
 
 
-# The seed's shapes; the same with D=512 for cases that run the routed experts (at D=4096 their
-# mixed AIC/AIV kernels take 2.6-4.7 s per case on a 2-core machine, over the 2 s budget: the two
-# simulated cores are threads that each call multi-threaded OpenBLAS; with OPENBLAS_NUM_THREADS=1
-# they take 0.6-1.2 s); and a set where nothing is a power of two.
+# The seed's shapes, and a set where nothing is a power of two.
 SEED = MoeShape("seed", T=16, D=4096, E=8, TOPK=2, C=512, F=32)
-SEED_D512 = MoeShape("seed_d512", T=16, D=512, E=8, TOPK=2, C=128, F=32)
 ODD = MoeShape("odd", T=13, D=96, E=6, TOPK=3, C=32, F=24)
 EPS = 1e-6
 
