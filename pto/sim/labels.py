@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.memory import buffer_roots
+from ..ir import ops
 from ..ir.types import TensorType
 from . import native as nat
 
@@ -16,7 +18,12 @@ class BufferLabels:
         self.sim = sim
         self.params = [(p, a) for p, a in zip(sim.entry.params, arrays) if isinstance(p.value.type, TensorType)]
         plan = sim.compilation.facts.get("memplan")
-        self.allocs = [] if plan is None else [(a.offset, a.offset + a.size, a.name, a.op.loc) for a in plan.allocs]
+        self.allocs = [] if plan is None else [(a.offset, a.offset + a.size, a.name, a.op.loc, a.buffer)
+                                               for a in plan.allocs]
+        roots = buffer_roots(sim.entry)
+        # kernel -> the planned buffers its call site passes (what a task of it can mean by its bytes)
+        self.passed = {op.kernel: {b for v in op.operands() for b in roots.get(v, ())}
+                       for op in sim.entry.walk() if isinstance(op, ops.Call)}
         self.workspace_size = int(sim.entry.attrs.get("workspace", 0))
         self.kinds: dict[int, str] = {}  # space start -> "param" / "workspace" / "allocation"
 
@@ -44,9 +51,12 @@ class BufferLabels:
             return f"{space.name}[{box}]"
         if kind == "workspace":
             offset, end = int(touched.min()), int(touched.max()) + access.itemsize
-            names = [f"`{n}` ({loc})" for lo, hi, n, loc in self.allocs if lo < end and offset < hi]
-            planned = f", planned for {' and '.join(names)}" if names else ""
-            return f"workspace bytes [{offset}, {end}){planned}"
+            here = [a for a in self.allocs if a[0] < end and offset < a[1]]
+            info = self.sim.log.tasks.get(access.task)
+            passed = self.passed.get(info.kernel, set()) if info is not None else set()
+            mine = [a for a in here if a[4] in passed] or here  # the task's own tensor, when known
+            names = " or ".join(f"`{n}` ({loc})" for _, _, n, loc, _ in mine)
+            return f"workspace bytes [{offset}, {end}) of {names}" if names else f"workspace bytes [{offset}, {end})"
         return f"{space.name} at byte {offset}"
 
     def task_name(self, task: int) -> str:

@@ -265,11 +265,12 @@ class Sanitizer:
 
     # --- messages -----------------------------------------------------------------------------------
     def _conflict(self, kind: str, other: int, other_mode: str, a: Access, space: Space) -> None:
-        first = self._first_access(other, other_mode, space)
+        first = self._first_access(other, other_mode, space, a)
         verb = {"r": "reads", "w": "writes"}
-        msg = (f"{kind}: {self.task_name(other)} {verb[other_mode]} {self._where(first or a, space)}"
-               f"{_at(first)}, and {self._who(a)} {verb[a.mode]} it{_at(a)} with no dependency path from the "
-               f"first to the second (a schedule may run them in either order)")
+        mine, theirs = self._where(a, space), self._where(first, space) if first is not None else None
+        msg = (f"{kind}: {self.task_name(other)} {verb[other_mode]} {theirs or mine}{_at(first)}, and "
+               f"{self._who(a)} {verb[a.mode]} {'it' if theirs in (None, mine) else mine}{_at(a)} with no "
+               f"dependency path from the first to the second (a schedule may run them in either order)")
         self._report(kind, other, a, space, msg)
 
     def _report(self, kind: str, first: int | None, a: Access, space: Space, message: str) -> None:
@@ -286,11 +287,16 @@ class Sanitizer:
     def _where(self, a: Access, space: Space) -> str:
         return self.label(space, a.addr - space.lo, a)
 
-    def _first_access(self, task: int, mode: str, space: Space) -> Access | None:
-        for x in self.by_task.get(task, ()):
-            if x.mode == mode and space.lo <= x.addr < space.hi:
-                return x
-        return None
+    def _first_access(self, task: int, mode: str, space: Space, near: Access) -> Access | None:
+        """The other task's access to name: one whose extent overlaps `near`'s, else any in the space."""
+        mine = [x for x in self.by_task.get(task, ()) if x.mode == mode and space.lo <= x.addr < space.hi]
+        lo, hi = _extent(near)
+        return next((x for x in mine if _extent(x)[0] < hi and lo < _extent(x)[1]), mine[0] if mine else None)
+
+
+def _extent(a: Access) -> tuple[int, int]:
+    """Host addresses [first byte, one past the last) the access's array spans."""
+    return a.addr, a.addr + a.itemsize + sum((n - 1) * s for n, s in zip(a.shape, a.strides) if n > 0)
 
 
 def _at(a: Access | None) -> str:

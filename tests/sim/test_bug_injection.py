@@ -275,3 +275,20 @@ def test_released_memory_is_poisoned_for_late_untracked_readers():
             sim.run([args[0].copy(), out], SimOptions(seed=seed))
         saw_poison |= bool(np.isnan(out).all())
     assert saw_poison, "no schedule ran the untracked reader after the release"
+
+
+def test_dropped_dispatch_to_expert_edge_in_the_moe_layer():
+    """docs/inline_ordering.md §3: the seed's failure, made on purpose. The scatter dispatch writes
+    recv_x / recv_weights in one inline helper, the routed experts read them in another."""
+    from pto.cli import load_cases
+    (case,) = load_cases("tests/kernels/moe_dispatch.py", "ideal_scatter_full_odd")
+    compiled = case.kernel.compile(**case.make_inputs(), **case.consts)
+    c = compile_function(compiled.function)
+    fresh = lambda: compiled.runtime_args((), {**case.make_inputs(), **case.consts})  # noqa: E731
+    text = emit_orchestration(c)
+    Simulation(c, text).run(fresh())
+    edge = "if (tid_dispatch_scatter.is_valid()) deps[ndeps++] = tid_dispatch_scatter;  // RAW recv_weights, RAW recv_x"
+    with pytest.raises(SanitizerError) as info:
+        Simulation(c, _inject(text, edge)).run(fresh())
+    raw = [f for f in info.value.findings if f.kind == "missing RAW edge"]
+    assert any(_kernels(f.message) == ["dispatch_scatter", "routed_expert"] and "`recv_x`" in f.message for f in raw)
