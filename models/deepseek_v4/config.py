@@ -41,6 +41,14 @@ class Config:
     hc_eps: float = 1e-6
     int8_amax_eps: float = 1e-4  # per-token INT8 quant: amax floored here, scale = amax / 127
     block_size: int = 128        # paged KV page
+    # MoE placement and tiling (models/deepseek_v4/moe_common.py says how each is used)
+    ep_rank: int = 0             # this chip's shard: local experts [ep_rank * L, (ep_rank + 1) * L)
+    moe_m_tile: int = 16         # cube M tile: rows of one expert matmul (and the alignment block)
+    moe_k_tile: int = 512        # K chunk of the INT8 expert matmuls
+    moe_n_tile: int = 128        # N chunk of the expert matmuls (K x N INT8 = 64 KiB = L0B)
+    moe_col_chunk: int = 512     # column chunk of the [rows, hidden] vector work
+    gate_expert_block: int = 32  # router logits: experts per SPMD block (32 x 512 FP32 = 64 KiB = L0B)
+    align_expert_block: int = 4  # moe_align: local experts per SPMD block
 
     @property
     def local_experts(self) -> int:

@@ -1,0 +1,79 @@
+"""Numpy references of the MoE kernels, written independently of them.
+
+They repeat the kernels' dtype steps (pto/sim/numerics.py: FP32 elementwise, transcendentals in
+FP64 rounded once to FP32, row sums with numpy's pairwise order, FP32 matmuls as numpy `@`, INT8
+matmuls exact, casts to INT8 / BF16 round to nearest even) on the same shapes in the same order, so
+the kernels match them bitwise. The routing structure is computed the plain way: top-k by a
+lexsort, route positions, alignment and dispatch by Python loops over the routes in order, the
+combine by a loop over k, so a wrong formula in a kernel cannot hide in a shared helper.
+"""
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+
+from models.deepseek_v4.moe_common import sizes
+
+F32, F64, BF16 = np.float32, np.float64, ml_dtypes.bfloat16
+
+
+def f64_op(fn, x):
+    """A transcendental as the interpreter evaluates it: in FP64, rounded once to FP32."""
+    with np.errstate(all="ignore"):
+        return fn(np.asarray(x, F64)).astype(F32)
+
+
+def to_int8(x):
+    return np.clip(np.rint(np.asarray(x, F64)), -128, 127).astype(np.int8)
+
+
+def quant_scale(amax, eps):
+    """Per-row INT8 scale: max(amax, eps) / 127 (the caller takes q = rint(h / scale))."""
+    scale = (np.maximum(amax, F32(eps)) / F32(127.0)).astype(F32)
+    return scale
+
+
+# --- gate ------------------------------------------------------------------------------------------
+def gate(inp, cfg, layer_id):
+    s = sizes(cfg)
+    chunks = [np.s_[:, c:c + s.C] for c in range(0, s.D, s.C)]
+    xf = inp["x"].astype(F32)
+    ss = np.zeros((s.T, 1), F32)
+    for cols in chunks:
+        ss = ss + np.sum(xf[cols] * xf[cols], axis=1, keepdims=True, dtype=F32)
+    inv = f64_op(lambda v: 1.0 / np.sqrt(v), ss * F32(1.0 / s.D) + F32(cfg.rms_eps))
+    xn = (xf * inv) * inp["gamma"]
+    amax = np.zeros((s.T, 1), F32)
+    for cols in chunks:
+        amax = np.maximum(amax, np.abs(xn[cols]).max(axis=1, keepdims=True))
+    x_scale = quant_scale(amax, cfg.int8_amax_eps)
+    x_i8 = to_int8(xn / x_scale)
+
+    logits = np.zeros((s.T, s.E), F32)
+    for e0 in range(0, s.E, s.GE):
+        acc = np.zeros((s.T, s.GE), F32)
+        for k0 in range(0, s.D, s.GK):
+            acc = acc + xn[:, k0:k0 + s.GK] @ inp["gate_w"][e0:e0 + s.GE, k0:k0 + s.GK].T
+        logits[:, e0:e0 + s.GE] = acc
+    score = sqrt_softplus(logits)
+
+    if layer_id < cfg.num_hash_layers:
+        idx = inp["tid2eid"][inp["input_ids"][:, 0]].astype(np.int32)
+    else:
+        idx = topk_indices(score + inp["gate_bias"], s.K)
+    w = np.take_along_axis(score, idx, axis=1)
+    weights = (w / np.sum(w, axis=1, keepdims=True, dtype=F32)) * F32(cfg.routed_scaling)
+    return {"x_norm": xn, "x_i8": x_i8, "x_scale": x_scale, "logits": logits, "score": score,
+            "indices": idx, "weights": weights.astype(F32)}
+
+
+def sqrt_softplus(logits):
+    body = np.maximum(logits, F32(0)) + f64_op(np.log, f64_op(np.exp, -np.abs(logits)) + F32(1.0))
+    tail = f64_op(np.exp, logits)
+    return f64_op(np.sqrt, np.where(logits < F32(-8.0), tail, body))
+
+
+def topk_indices(values, k):
+    """Row-wise indices of the k largest values, descending, ties to the lower index."""
+    cols = np.arange(values.shape[1])
+    return np.stack([np.lexsort((cols, -row.astype(F64)))[:k] for row in values]).astype(np.int32)
