@@ -77,3 +77,34 @@ def topk_indices(values, k):
     """Row-wise indices of the k largest values, descending, ties to the lower index."""
     cols = np.arange(values.shape[1])
     return np.stack([np.lexsort((cols, -row.astype(F64)))[:k] for row in values]).astype(np.int32)
+
+
+# --- routing structure ---------------------------------------------------------------------------
+def local_routes(indices, cfg):
+    """[(route id, token, local expert)] of this chip's routes, in route order."""
+    s = sizes(cfg)
+    out = []
+    for r, e in enumerate(np.asarray(indices).reshape(-1)):
+        if s.first <= e < s.first + s.L:
+            out.append((r, r // s.K, int(e) - s.first))
+    return out
+
+
+def moe_align(indices, cfg, P, NB):
+    s = sizes(cfg)
+    members = [[r for r, _, le in local_routes(indices, cfg) if le == e] for e in range(s.L)]
+    sorted_ids = np.full((P, 1), s.R, np.int32)
+    block_expert = np.full((NB, 1), -1, np.int32)
+    offsets = np.zeros((1, s.L + 1), np.int32)
+    cursor = 0
+    for e, routes in enumerate(members):
+        offsets[0, e] = cursor
+        sorted_ids[cursor:cursor + len(routes), 0] = routes
+        blocks = -(-len(routes) // s.M)
+        block_expert[cursor // s.M:cursor // s.M + blocks, 0] = e
+        cursor += blocks * s.M
+    offsets[0, s.L] = cursor
+    return {"sorted_ids": sorted_ids, "block_expert": block_expert,
+            "tokens_post_pad": np.array([[cursor]], np.int32),
+            "expert_counts": np.array([[len(m) for m in members]], np.int32),
+            "expert_offsets": offsets, "expert_visits": np.ones((1, s.L), np.int32)}
