@@ -108,3 +108,19 @@ def moe_align(indices, cfg, P, NB):
             "tokens_post_pad": np.array([[cursor]], np.int32),
             "expert_counts": np.array([[len(m) for m in members]], np.int32),
             "expert_offsets": offsets, "expert_visits": np.ones((1, s.L), np.int32)}
+
+
+def dispatch(x_i8, x_scale, indices, weights, cfg):
+    s = sizes(cfg)
+    out = {"recv_x": np.zeros((s.rows, s.D), np.int8), "recv_scale": np.zeros((s.rows, 1), F32),
+           "recv_weight": np.zeros((s.rows, 1), F32), "recv_route": np.full((s.rows, 1), -1, np.int32),
+           "recv_count": np.zeros((1, s.L), np.int32), "route_row": np.full((s.T, s.K), -1, np.int32)}
+    for r, t, e in local_routes(indices, cfg):
+        row = e * s.RM + out["recv_count"][0, e]
+        out["recv_count"][0, e] += 1
+        out["recv_x"][row] = x_i8[t]
+        out["recv_scale"][row] = x_scale[t]
+        out["recv_weight"][row] = weights[t, r % s.K]
+        out["recv_route"][row] = r
+        out["route_row"][t, r % s.K] = row
+    return out
