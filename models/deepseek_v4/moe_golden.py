@@ -124,3 +124,39 @@ def dispatch(x_i8, x_scale, indices, weights, cfg):
         out["recv_route"][row] = r
         out["route_row"][t, r % s.K] = row
     return out
+
+
+# --- experts ---------------------------------------------------------------------------------------
+def ffn_rows(x_i8, x_scale, weights, e, route_w, cfg):
+    """The W8A8 SwiGLU of rows x_i8 with expert e of the stacked weights (moe_ffn.py steps);
+    route_w: None or the rows' routing weights [rows, 1]. Returns BF16 rows."""
+    s = sizes(cfg)
+    w1, w1s, w3, w3s, w2, w2s = weights
+    x = x_i8.astype(np.int64)
+    g = (x @ w1[e * s.D:(e + 1) * s.D].astype(np.int64)).astype(F32)
+    u = (x @ w3[e * s.D:(e + 1) * s.D].astype(np.int64)).astype(F32)
+    g = (g * x_scale) * w1s[e:e + 1]
+    u = (u * x_scale) * w3s[e:e + 1]
+    limit = F32(cfg.swiglu_limit)
+    g = np.minimum(g, limit)
+    u = np.maximum(np.minimum(u, limit), -limit)
+    h = (g * f64_op(lambda v: 1.0 / (1.0 + np.exp(-v)), g)) * u
+    h_scale = quant_scale(np.abs(h).max(axis=1, keepdims=True), cfg.int8_amax_eps)
+    h_i8 = to_int8(h / h_scale)
+    y = (h_i8.astype(np.int64) @ w2[e * s.F:(e + 1) * s.F].astype(np.int64)).astype(F32)
+    y = (y * h_scale) * w2s[e:e + 1]
+    if route_w is not None:
+        y = y * route_w
+    return y.astype(BF16)
+
+
+def expert_routed(recv_x, recv_scale, recv_weight, recv_count, weights, recv_y, cfg):
+    """recv_y with every M tile the kernel runs replaced by its FFN output: ceil(count / M) tiles
+    of expert e from row e * RM (rows past the count in a run tile included)."""
+    s = sizes(cfg)
+    out = recv_y.copy()
+    for e in range(s.L):
+        for tile in range(-(-int(recv_count[0, e]) // s.M)):
+            rows = slice(e * s.RM + tile * s.M, e * s.RM + (tile + 1) * s.M)
+            out[rows] = ffn_rows(recv_x[rows], recv_scale[rows], weights, e, recv_weight[rows], cfg)
+    return out
