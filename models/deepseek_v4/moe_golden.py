@@ -132,9 +132,9 @@ def ffn_rows(x_i8, x_scale, weights, e, route_w, cfg):
     route_w: None or the rows' routing weights [rows, 1]. Returns BF16 rows."""
     s = sizes(cfg)
     w1, w1s, w3, w3s, w2, w2s = weights
-    x = x_i8.astype(np.int64)
-    g = (x @ w1[e * s.D:(e + 1) * s.D].astype(np.int64)).astype(F32)
-    u = (x @ w3[e * s.D:(e + 1) * s.D].astype(np.int64)).astype(F32)
+    x = x_i8.astype(F64)  # FP64 sums of INT8 products are exact integers (|sum| < 2**53)
+    g = (x @ w1[e * s.D:(e + 1) * s.D].astype(F64)).astype(np.int32).astype(F32)
+    u = (x @ w3[e * s.D:(e + 1) * s.D].astype(F64)).astype(np.int32).astype(F32)
     g = (g * x_scale) * w1s[e:e + 1]
     u = (u * x_scale) * w3s[e:e + 1]
     limit = F32(cfg.swiglu_limit)
@@ -143,7 +143,7 @@ def ffn_rows(x_i8, x_scale, weights, e, route_w, cfg):
     h = (g * f64_op(lambda v: 1.0 / (1.0 + np.exp(-v)), g)) * u
     h_scale = quant_scale(np.abs(h).max(axis=1, keepdims=True), cfg.int8_amax_eps)
     h_i8 = to_int8(h / h_scale)
-    y = (h_i8.astype(np.int64) @ w2[e * s.F:(e + 1) * s.F].astype(np.int64)).astype(F32)
+    y = (h_i8.astype(F64) @ w2[e * s.F:(e + 1) * s.F].astype(F64)).astype(np.int32).astype(F32)
     y = (y * h_scale) * w2s[e:e + 1]
     if route_w is not None:
         y = y * route_w
@@ -160,3 +160,15 @@ def expert_routed(recv_x, recv_scale, recv_weight, recv_count, weights, recv_y, 
             rows = slice(e * s.RM + tile * s.M, e * s.RM + (tile + 1) * s.M)
             out[rows] = ffn_rows(recv_x[rows], recv_scale[rows], weights, e, recv_weight[rows], cfg)
     return out
+
+
+def combine(sh, recv_y, route_row, cfg):
+    s = sizes(cfg)
+    acc = sh.astype(F32)
+    for k in range(s.K):
+        routed = np.zeros((s.T, s.D), F32)
+        for t in range(s.T):
+            if route_row[t, k] >= 0:
+                routed[t] = recv_y[route_row[t, k]].astype(F32)
+        acc = acc + routed
+    return acc.astype(BF16)

@@ -48,6 +48,14 @@ class HashTable(pt.Input):
         return np.array(rows, dtype=np.int32)
 
 
+@dataclass(frozen=True)
+class Int8Weights(pt.Input):
+    """Uniform INT8 in [-127, 127], drawn directly as int8 (the Flash experts hold 768 MiB)."""
+
+    def make(self) -> np.ndarray:
+        return np.random.default_rng(self.seed).integers(-127, 128, self.shape, dtype=np.int8)
+
+
 def marker(shape, dtype) -> pt.Input:
     """An output buffer pre-filled with -7, a value no kernel writes (an unwritten element shows)."""
     return pt.Input(tuple(shape), dtype, "full", low=-7.0)
@@ -82,11 +90,11 @@ def ffn_weights(cfg, experts: int, prefix: str, seed: int) -> dict[str, pt.Input
     s = sizes(cfg)
     n = experts
     return {
-        f"{prefix}w1": pt.randint((n * s.D, s.F), pl.INT8, -127, 128, seed=seed),
+        f"{prefix}w1": Int8Weights((n * s.D, s.F), pl.INT8, seed=seed),
         f"{prefix}w1_scale": _col_scale((n, s.F), s.D, GATE_STD, seed + 1),
-        f"{prefix}w3": pt.randint((n * s.D, s.F), pl.INT8, -127, 128, seed=seed + 2),
+        f"{prefix}w3": Int8Weights((n * s.D, s.F), pl.INT8, seed=seed + 2),
         f"{prefix}w3_scale": _col_scale((n, s.F), s.D, GATE_STD, seed + 3),
-        f"{prefix}w2": pt.randint((n * s.F, s.D), pl.INT8, -127, 128, seed=seed + 4),
+        f"{prefix}w2": Int8Weights((n * s.F, s.D), pl.INT8, seed=seed + 4),
         f"{prefix}w2_scale": _col_scale((n, s.D), s.F, 1.0 / GATE_STD ** 2, seed + 5),
     }
 
