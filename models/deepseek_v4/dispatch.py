@@ -6,7 +6,8 @@ activation scale, the routing weight and the route id t * topk + k. The rest of 
 cleared first (zeros, route -1), so an M tile that runs past an expert's last route reads zeros,
 and the scale of row i is always the scale of activation row i (seeds/001: scale rows must follow
 the same per-expert offsets as the activation rows). route_row[t, k] says where route (t, k) went
-(-1 for a route to another chip's expert, which this chip skips); combine reads it.
+(-1 for a route to another chip's expert, which this chip skips); combine reads it. recv_route
+may be None (the layer does not need it; it is the record a cross-chip combine would use).
 
 Tasks: `dispatch_clear` (static writes), then `dispatch_scatter` (positions from route_layout, one
 scatter per k for each buffer).
@@ -33,7 +34,8 @@ def dispatch_clear(recv_x, recv_scale, recv_weight, recv_route, s):
                                                                                   value=0)
         recv_scale[:, :] = pl.full([s.rows, 1], dtype=pl.FP32, value=0.0)
         recv_weight[:, :] = pl.full([s.rows, 1], dtype=pl.FP32, value=0.0)
-        recv_route[:, :] = pl.full([s.rows, 1], dtype=pl.INT32, value=-1)
+        if recv_route is not None:
+            recv_route[:, :] = pl.full([s.rows, 1], dtype=pl.INT32, value=-1)
     return recv_x
 
 
@@ -52,7 +54,8 @@ def dispatch_scatter(x_i8, x_scale, indices, weights, recv_x, recv_scale, recv_w
             rk = row_tk[:, k:k + 1]
             pl.scatter(recv_scale, rk, x_scale[:, :], mode="skip")
             pl.scatter(recv_weight, rk, weights[:, k:k + 1], mode="skip")
-            pl.scatter(recv_route, rk, pl.add(token_ids, k), mode="skip")
+            if recv_route is not None:
+                pl.scatter(recv_route, rk, pl.add(token_ids, k), mode="skip")
             rows = pl.row_expand(pl.full([s.T, s.C], dtype=pl.INT32, value=0), rk)
             for c in pl.range(s.D // s.C):
                 pl.scatter(recv_x[:, c * s.C:c * s.C + s.C], rows, x_i8[:, c * s.C:c * s.C + s.C], mode="skip")

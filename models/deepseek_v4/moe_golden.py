@@ -172,3 +172,18 @@ def combine(sh, recv_y, route_row, cfg):
                 routed[t] = recv_y[route_row[t, k]].astype(F32)
         acc = acc + routed
     return acc.astype(BF16)
+
+
+def moe(inp, cfg, layer_id):
+    """The whole layer: the stage goldens chained."""
+    g = gate(inp, cfg, layer_id)
+    d = dispatch(g["x_i8"], g["x_scale"], g["indices"], g["weights"], cfg)
+    routed = tuple(inp[k] for k in ("w1", "w1_scale", "w3", "w3_scale", "w2", "w2_scale"))
+    shared = tuple(inp[k] for k in ("sw1", "sw1_scale", "sw3", "sw3_scale", "sw2", "sw2_scale"))
+    s = sizes(cfg)
+    recv_y = expert_routed(d["recv_x"], d["recv_scale"], d["recv_weight"], d["recv_count"], routed,
+                           np.zeros((s.rows, s.D), BF16), cfg)
+    MT = min(s.T, s.M)
+    sh = np.concatenate([ffn_rows(g["x_i8"][r:r + MT], g["x_scale"][r:r + MT], shared, 0, None, cfg)
+                         for r in range(0, s.T, MT)])
+    return combine(sh, recv_y, d["route_row"], cfg)
