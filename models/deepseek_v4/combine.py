@@ -58,7 +58,7 @@ def case(name, cfg):
     inputs = {"sh": pt.normal((s.T, s.D), pl.BF16, seed=700), "recv_y": pt.normal((s.rows, s.D), pl.BF16, seed=701),
               "route_row": RouteRows((s.T, s.K), pl.INT32, "rows", seed=702, experts=s.rows),
               "ffn_out": I.marker((s.T, s.D), pl.BF16)}
-    return pt.Case(name, moe_combine, inputs, golden, consts={"cfg": cfg})
+    return pt.Case(name, moe_combine, inputs, golden, consts={"cfg": cfg}, in_test_suite=I.in_suite(cfg))
 
 
 CASES = [case("combine_small", SMALL), case("combine_flash", FLASH)]

@@ -95,7 +95,7 @@ def case(name, cfg, indices=None):
     if indices is not None:
         routes["indices"] = I.fixed(indices, pl.INT32)
     return pt.Case(name, moe_dispatch, {**I.token_rows(cfg), **routes, **outputs(cfg)}, golden,
-                   consts={"cfg": cfg})
+                   consts={"cfg": cfg}, in_test_suite=I.in_suite(cfg))
 
 
 CASES = [

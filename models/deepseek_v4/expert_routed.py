@@ -58,7 +58,7 @@ def case(name, cfg, counts):
               "recv_weight": pt.uniform((s.rows, 1), pl.FP32, 0.1, 1.0, seed=602),
               "recv_count": I.fixed(np.array(counts).reshape(1, s.L), pl.INT32),
               **I.routed_weights(cfg), "recv_y": I.marker((s.rows, s.D), pl.BF16)}
-    return pt.Case(name, moe_expert_routed, inputs, golden, consts={"cfg": cfg})
+    return pt.Case(name, moe_expert_routed, inputs, golden, consts={"cfg": cfg}, in_test_suite=I.in_suite(cfg))
 
 
 _FLASH_COUNTS = [0] * 32

@@ -43,7 +43,7 @@ def case(name, cfg):
     s = sizes(cfg)
     return pt.Case(name, moe_expert_shared,
                    {**I.token_rows(cfg), **I.shared_weights(cfg), "sh": I.marker((s.T, s.D), pl.BF16)},
-                   golden, consts={"cfg": cfg})
+                   golden, consts={"cfg": cfg}, in_test_suite=I.in_suite(cfg))
 
 
 CASES = [

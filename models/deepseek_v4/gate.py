@@ -114,7 +114,8 @@ def case(name, cfg, layer_id, **kw):
     """A gate case: every output bitwise (atol = rtol = 0): the golden repeats each FP32 step on
     the same shapes in the same order (moe_golden.py), and the integer outputs follow from them."""
     return pt.Case(name, moe_gate, {**I.gate_inputs(cfg, **kw), **I.gate_outputs(cfg)}, golden,
-                   consts={"cfg": cfg, "layer_id": layer_id})
+                   consts={"cfg": cfg, "layer_id": layer_id},
+                   in_test_suite=I.in_suite(cfg))
 
 
 CASES = [

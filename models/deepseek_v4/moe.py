@@ -78,7 +78,8 @@ def inputs(cfg, tid2eid=None, input_ids=None, **gate_kw):
 def case(name, cfg, layer_id=3, **kw):
     """Bitwise (atol = rtol = 0): every stage matches its golden bitwise (see each stage's case)
     and the chain passes exact values between them."""
-    return pt.Case(name, moe_layer, inputs(cfg, **kw), golden, consts={"cfg": cfg, "layer_id": layer_id})
+    return pt.Case(name, moe_layer, inputs(cfg, **kw), golden, consts={"cfg": cfg, "layer_id": layer_id},
+                   in_test_suite=I.in_suite(cfg))
 
 
 CASES = [

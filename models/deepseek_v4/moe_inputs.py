@@ -56,6 +56,12 @@ class Int8Weights(pt.Input):
         return np.random.default_rng(self.seed).integers(-127, 128, self.shape, dtype=np.int8)
 
 
+def in_suite(cfg) -> bool:
+    """Whether a case runs in the test suite: the small shapes do; the full-size Flash share
+    (768 MiB of expert weights, ~20 s a run) runs with `python -m pto.cli run FILE -k flash`."""
+    return cfg.hidden < 4096
+
+
 def marker(shape, dtype) -> pt.Input:
     """An output buffer pre-filled with -7, a value no kernel writes (an unwritten element shows)."""
     return pt.Input(tuple(shape), dtype, "full", low=-7.0)
