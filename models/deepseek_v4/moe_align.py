@@ -139,7 +139,8 @@ def case(name, cfg, indices=None):
     """Integer outputs: exact (atol = rtol = 0)."""
     routes = {"indices": I.fixed(indices, pl.INT32)} if indices is not None else \
         {"indices": I.random_routes(cfg)["indices"]}
-    return pt.Case(name, moe_align_entry, {**routes, **outputs(cfg)}, golden, consts={"cfg": cfg}, in_test_suite=I.in_suite(cfg))
+    return pt.Case(name, moe_align_entry, {**routes, **outputs(cfg)}, golden, consts={"cfg": cfg},
+                   in_test_suite=I.in_suite(cfg))
 
 
 CASES = [
