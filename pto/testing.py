@@ -66,6 +66,9 @@ class Case:
     atol: float = 0.0
     rtol: float = 0.0
     consts: dict[str, Any] = field(default_factory=dict)
+    # False for cases too large for the test suite (a model's full-size configuration): `pto run`
+    # still runs them, tests/case_files.py leaves them out.
+    in_test_suite: bool = True
 
     def make_inputs(self) -> dict[str, np.ndarray]:
         return {k: spec.make() for k, spec in self.inputs.items()}

@@ -11,11 +11,14 @@ CASE_FILES = (sorted(ROOT.glob("examples/*.py")) + sorted(ROOT.glob("tests/kerne
 
 
 def all_cases():
-    """(file, case) for every case every case file defines, as pytest params with readable ids."""
+    """(file, case) for every case every case file defines, as pytest params with readable ids
+    (except the cases marked in_test_suite=False: full-size model configurations)."""
     import pytest
 
     out = []
     for f in CASE_FILES:
         for case in load_cases(str(f), None):
+            if not case.in_test_suite:
+                continue
             out.append(pytest.param(f, case, id=f"{f.stem}:{case.name}"))
     return out

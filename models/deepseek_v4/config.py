@@ -45,6 +45,14 @@ class Config:
     hca_topk: int = 128          # HCA: compressed positions attended after the window (max_pos / 128)
     kv_history: int = 512        # rows of the paged original-KV cache the cases allocate
     cmp_history: int = 640       # rows of the compressed-KV cache the cases allocate
+    # MoE placement and tiling (models/deepseek_v4/moe_common.py says how each is used)
+    ep_rank: int = 0             # this chip's shard: local experts [ep_rank * L, (ep_rank + 1) * L)
+    moe_m_tile: int = 16         # cube M tile: rows of one expert matmul (and the alignment block)
+    moe_k_tile: int = 512        # K chunk of the INT8 expert matmuls
+    moe_n_tile: int = 128        # N chunk of the expert matmuls (K x N INT8 = 64 KiB = L0B)
+    moe_col_chunk: int = 512     # column chunk of the [rows, hidden] vector work
+    gate_expert_block: int = 32  # router logits: experts per SPMD block (32 x 512 FP32 = 64 KiB = L0B)
+    align_expert_block: int = 4  # moe_align: local experts per SPMD block
 
     @property
     def local_experts(self) -> int:
