@@ -123,9 +123,7 @@ def test_if_on_a_traced_scalar_is_a_branch_and_on_python_values_is_python():
     x = f32(2, 4)
     for n, want in ((3, (x + 1) * 2), (0, -(x + 1))):
         out = np.zeros_like(x)
-        # platform ref: the orchestration emitter cannot yet merge an `if` whose arms leave the
-        # result in different buffers (tests/sim/test_a2a3sim.py keeps that gap as a strict xfail)
-        k(x, n, out, platform="ref")
+        k(x, n, out)
         np.testing.assert_array_equal(out, want)
     kinds = ops_of(k, x, 1, out)
     assert kinds.count(ops.If) == 1 and kinds.count(ops.Add) == 1

@@ -9,7 +9,9 @@ whole buffers (direction in / out / inout), scalars, and for SPMD kernels the bl
 
 Implicit kernels: a run of consecutive tile ops written outside any `pl.at` becomes one kernel.
 A tile that one kernel computes and something outside it uses is materialized: the orchestration
-creates a buffer for it, the producing kernel writes it there, and users read the buffer.
+creates a buffer for it, the producing kernel writes it there, and users read the buffer. Tiles an
+orchestration loop carries, or an orchestration `if` yields, first get one buffer made before the
+loop or branch (each iteration / arm stores into it), so the orchestration threads buffers only.
 """
 from __future__ import annotations
 
@@ -488,7 +490,7 @@ def _resolve(v: Value, subst: dict[Value, Value]) -> Value:
     return v
 
 
-# --- loop-carried tiles in the orchestration ------------------------------------------------------
+# --- tiles carried by orchestration loops and branches ------------------------------------------------------
 def _demote_carried_tiles(region: Region, memory: set[Value], f: Function) -> None:
     """A tile carried by an orchestration loop lives in a buffer made before the loop.
 
@@ -505,6 +507,8 @@ def _demote_carried_tiles(region: Region, memory: set[Value], f: Function) -> No
             _demote_carried_tiles(r, memory, f)
         if isinstance(op, ops.ForLoop):
             out += _demote_loop(op, memory, f)
+        if isinstance(op, ops.If):
+            out += _demote_if(op, memory)
         out.append(op)
     region.ops = out
 
@@ -533,6 +537,34 @@ def _demote_loop(loop: Op, memory: set[Value], f: Function) -> list[Op]:
         body.ops.insert(0, load)
         loop.init = loop.init[:j] + (seed.results[0],) + loop.init[j + 1:]
         memory.update({create.results[0], seed.results[0], buf_arg, store.results[0], loop.results[j]})
+    return before
+
+
+def _demote_if(branch: Op, memory: set[Value]) -> list[Op]:
+    """A tile an orchestration `if` yields lives in one buffer made before it: each arm stores its
+    tile there, so both arms leave the result in the same buffer (the orchestration has no other
+    way to merge them), and the users after the branch read that buffer."""
+    before: list[Op] = []
+    for j, result in enumerate(branch.results):
+        arms = [r.ops[-1].values[j] for r in branch.regions]
+        if not isinstance(result.type, TensorType) or all(v in memory for v in arms):
+            continue  # a buffer threaded through the branch
+        t = result.type
+        create = _op(ops.CreateTensor(loc=branch.loc, shape=t.shape, dtype=t.dtype), t, (result.hint or "branch") + "_buf")
+        before.append(create)
+        for arm, value in zip(branch.regions, arms):
+            term = arm.ops[-1]
+            tile = value
+            if value in memory:  # a buffer in one arm only: copy its value like a tile
+                load = _op(ops.Load(loc=term.loc, src=value), t, value.hint)
+                arm.ops.insert(len(arm.ops) - 1, load)
+                tile = load.results[0]
+            store = _op(ops.Assemble(loc=term.loc, dst=create.results[0], src=tile, offsets=(0,) * len(t.shape)), t,
+                        None)
+            arm.ops.insert(len(arm.ops) - 1, store)
+            term.values = term.values[:j] + (store.results[0],) + term.values[j + 1:]
+            memory.add(store.results[0])
+        memory.update({create.results[0], result})
     return before
 
 

@@ -118,9 +118,6 @@ def test_kernel_error_surfaces_naming_the_kernel():
         row_from_table(x, np.array([[100, 0]], np.int32), out, platform="a2a3sim")
 
 
-@pytest.mark.xfail(strict=True, reason="open: the orchestration emitter cannot merge an `if` on a traced scalar "
-                   "whose arms leave their tile result in different buffers (outline should give both arms one "
-                   "merge buffer created before the branch)")
 def test_if_whose_arms_make_different_buffers():
     @pl.jit
     def k(x: pl.Tensor[[2, 4], pl.FP32], n: pl.Scalar[pl.INT32], out: pl.Out[pl.Tensor[[2, 4], pl.FP32]]):
@@ -131,7 +128,9 @@ def test_if_whose_arms_make_different_buffers():
             y = pl.neg(y)
         out[:, :] = y
 
+    # outline gives the branch one buffer made before it, which each arm's kernel writes
     x = np.arange(8, dtype=np.float32).reshape(2, 4)
-    out = np.zeros_like(x)
-    k(x, 3, out, platform="a2a3sim")
-    np.testing.assert_array_equal(out, (x + 1) * 2)
+    for n, want in ((3, (x + 1) * 2), (0, -(x + 1))):
+        out = np.zeros_like(x)
+        k(x, n, out, platform="a2a3sim")
+        np.testing.assert_array_equal(out, want)
