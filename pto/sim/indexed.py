@@ -39,7 +39,10 @@ def _gather(it, op, env):
     index = np.asarray(env[op.index]).astype(np.int64)
     keep = _in_range(op, index, src.shape[op.dim])
     out = np.zeros(index.shape, dtype=src.dtype)
-    out[keep] = src[_targets(index, op.dim, keep)]
+    targets = _targets(index, op.dim, keep)
+    if op.src in it.memory:  # only the gathered elements are read (a skipped index reads nothing)
+        it.observe(op, "r", env[op.src], targets)
+    out[keep] = src[targets]
     return [out]
 
 

@@ -71,10 +71,11 @@ class Interpreter:
 
 
     def _observe_reads(self, op: Op, env: Env) -> None:
-        """An op reading memory operands whole (a write's destination is observed by its handler)."""
-        dst = getattr(op, "dst", None) if isinstance(op, WRITERS) else None
+        """An op reading memory operands whole (a write's destination and a gather's source are
+        observed exactly by their handlers)."""
+        exact = op.dst if isinstance(op, WRITERS) else op.src if isinstance(op, ops.Gather) else None
         for v in op.operands():
-            if v in self.memory and v is not dst:
+            if v in self.memory and v is not exact:
                 self.observer(op, "r", env[v])
 
     def observe(self, op: Op, mode: str, array: np.ndarray, key: Any = None) -> None:
