@@ -70,8 +70,14 @@ class Case:
     # still runs them, tests/case_files.py leaves them out.
     in_test_suite: bool = True
 
+    # the generated inputs, made once (generators are seeded; a full-size model's take seconds)
+    _made: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
     def make_inputs(self) -> dict[str, np.ndarray]:
-        return {k: spec.make() for k, spec in self.inputs.items()}
+        """Fresh copies of the case's inputs (kernels write their outputs in place)."""
+        if not self._made:
+            self._made.update({k: spec.make() for k, spec in self.inputs.items()})
+        return {k: v.copy() for k, v in self._made.items()}
 
 
 @dataclass
