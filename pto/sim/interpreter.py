@@ -6,7 +6,6 @@ is updated in place, so views see every write, exactly as DESIGN.md §3 defines;
 """
 from __future__ import annotations
 
-import collections
 import queue
 import threading
 from typing import Any, Callable
@@ -303,10 +302,19 @@ def _call(it, op, env):
     return outs
 
 
+class _Channels(dict):
+    """Channel id -> queue, made on first use by either part. Not a defaultdict: its check-then-
+    insert lets two threads touching a new channel at once each make (and keep) their own queue, so
+    one part pushed where the other never looked and both waited forever (seen on the MoE layer)."""
+
+    def __missing__(self, channel: int) -> queue.Queue:
+        return self.setdefault(channel, queue.Queue())  # atomic: both threads get the same queue
+
+
 def _run_parts(parts: list["Interpreter"], args: list[Any]) -> list[Any]:
     """Each part in its own thread; pl.tpop blocks until the other part's pl.tpush arrives. The AIV
     part (the last) returns the task's results."""
-    channels: dict[int, queue.Queue] = collections.defaultdict(queue.Queue)
+    channels = _Channels()
     results: list[Any] = [None] * len(parts)
     errors: list[BaseException] = []
     running = [len(parts)]  # parts still running: a pop that nobody can push to any more fails
