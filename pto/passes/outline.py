@@ -490,9 +490,10 @@ def _resolve(v: Value, subst: dict[Value, Value]) -> Value:
     return v
 
 
-# --- tiles carried by orchestration loops and branches ------------------------------------------------------
+# --- tiles carried by orchestration loops and branches ---------------------------------------
 def _demote_carried_tiles(region: Region, memory: set[Value], f: Function) -> None:
-    """A tile carried by an orchestration loop lives in a buffer made before the loop.
+    """A tile carried by an orchestration loop (or yielded by an `if`: `_demote_if`) lives in a
+    buffer made before the loop.
 
     Each iteration loads it at the start and stores the new value at the end, so the buffers of
     different iterations never alias (a kernel reading the previous iteration's tile and one
@@ -550,7 +551,8 @@ def _demote_if(branch: Op, memory: set[Value]) -> list[Op]:
         if not isinstance(result.type, TensorType) or all(v in memory for v in arms):
             continue  # a buffer threaded through the branch
         t = result.type
-        create = _op(ops.CreateTensor(loc=branch.loc, shape=t.shape, dtype=t.dtype), t, (result.hint or "branch") + "_buf")
+        hint = (result.hint or "branch") + "_buf"
+        create = _op(ops.CreateTensor(loc=branch.loc, shape=t.shape, dtype=t.dtype), t, hint)
         before.append(create)
         for arm, value in zip(branch.regions, arms):
             term = arm.ops[-1]
