@@ -35,6 +35,7 @@ from ..ir import ops
 from ..ir.core import Function, Op, Program, Region, Value
 from ..ir.ops.memory import storage_of
 from ..ir.types import Loc, ScalarType, TensorType
+from ..analysis.control import conditional_ops
 from .cpp_scalar import (Helpers, OrchestrationUnsupported, ctype, data_type, literal, literal_needs_cmath,
                          scalar_expr)
 from .orch_deps import DepPlan, Wait, plan_dependencies
@@ -128,7 +129,7 @@ class _Emitter:
         self.helpers = Helpers()
         edges = c.facts["deps"] + c.facts["memplan"].reuse_edges
         self.workspace = int(self.entry.attrs.get("workspace", 0))
-        self.deps: DepPlan = plan_dependencies(c.facts["access"], edges, self.fresh, _conditional(self.entry.body))
+        self.deps: DepPlan = plan_dependencies(c.facts["access"], edges, self.fresh, conditional_ops(self.entry.body))
         self.order = {id(n.op): n.order for n in c.facts["access"]}
 
     def fresh(self, hint: str) -> str:
@@ -386,14 +387,3 @@ class _Emitter:
         for r, y in zip(op.results, body.ops[-1].values):
             self.expr[r] = self.value(y)
         return [{"kind": "inline", "callee": op.callee, "body": stmts, "loc": self.where(op.loc)}]
-
-
-def _conditional(region: Region, inside: bool = False) -> frozenset[int]:
-    """id(op) of every call inside a `pl.if` (such a task may not run in every iteration)."""
-    out: set[int] = set()
-    for op in region.ops:
-        if isinstance(op, ops.Call) and inside:
-            out.add(id(op))
-        for r in op.regions:
-            out |= _conditional(r, inside or isinstance(op, ops.If))
-    return frozenset(out)

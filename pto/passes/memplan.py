@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from ..analysis.control import conditional_ops
 from ..analysis.memory import buffer_roots
 from ..ir import ops
 from ..ir.core import Function, Op, Region, Value
@@ -107,6 +108,7 @@ class _Timeline:
         self.loops: dict[Op, tuple[Op, ...]] = {}
         self.scope: dict[Op, Op | None] = {}
         self.clock = 0
+        self.root = f.body
         self.walk(f.body, (), None)
         self.last = self.clock
 
@@ -209,6 +211,7 @@ def _reuse_edges(plan: Plan, nodes: list[Node], deps: list[Edge]) -> list[Edge]:
     graph = nx.DiGraph()
     graph.add_nodes_from(id(n) for n in nodes)
     graph.add_edges_from((id(e.src), id(e.dst)) for e in deps if e.carried_by is None)
+    conditional = {id(n) for n in nodes if id(n.op) in conditional_ops(plan.timeline.root)}
     edges = []
     users = _users(nodes)
     for a in plan.allocs:
@@ -218,12 +221,29 @@ def _reuse_edges(plan: Plan, nodes: list[Node], deps: list[Edge]) -> list[Edge]:
             earlier, later = users.get(a.buffer, []), users.get(b.buffer, [])
             for y in later:
                 for x in sorted(earlier, key=lambda n: -n.order):  # latest first: fewer edges
-                    if not nx.has_path(graph, id(x), id(y)):
+                    if not _ordered(graph, id(x), id(y), conditional):
                         graph.add_edge(id(x), id(y))
                         edges.append(Edge(x, y, "REUSE", b.buffer))
             for loop in _common_loops(a, b):  # a of any later iteration follows this iteration's b
                 edges += [Edge(y, x, "REUSE", a.buffer, loop) for x in earlier for y in later]
     return edges
+
+
+def _ordered(graph: nx.DiGraph, x: int, y: int, conditional: set[int]) -> bool:
+    return y in _reachable(graph, x, conditional)
+
+
+def _reachable(graph: nx.DiGraph, x: int, conditional: set[int]) -> set[int]:
+    """x and the nodes every run orders after it: paths do not pass through a node inside a
+    `pl.if` (when its arm is not taken, the node and the path through it do not exist)."""
+    seen, todo = {x}, [x]
+    while todo:
+        for s in graph.successors(todo.pop()):
+            if s not in seen:
+                seen.add(s)
+                if s not in conditional:
+                    todo.append(s)
+    return seen
 
 
 def _common_loops(a: Alloc, b: Alloc) -> list[Op]:
@@ -247,7 +267,8 @@ def check_plan(plan: Plan, nodes: list[Node], edges: list[Edge]) -> None:
     intra = nx.DiGraph()
     intra.add_nodes_from(id(n) for n in nodes)
     intra.add_edges_from((id(e.src), id(e.dst)) for e in edges if e.carried_by is None)
-    reach = {n: nx.descendants(intra, n) | {n} for n in intra.nodes}
+    conditional = {id(n) for n in nodes if id(n.op) in conditional_ops(plan.timeline.root)}
+    reach = {n: _reachable(intra, n, conditional) for n in intra.nodes}
     carried = [e for e in edges if e.carried_by is not None]
     users = _users(nodes)
     for a in plan.allocs:
