@@ -334,9 +334,12 @@ class Gen:  # one random program; `avoid` names the KNOWN_BUGS whose triggers it
 def generate(seed: int, avoid=KNOWN_BUGS) -> tuple[str, list]:  # source, [(name, shape, dtype)] of the parameters
     return Gen(seed, avoid).program()
 
-def check(seed: int, workdir: str | None = None, avoid=KNOWN_BUGS, source: str | None = None) -> str | None:
-    """Run program `seed` (or `source`, with program `seed`'s arguments) before and after the passes: None when
-    everything agrees, else what failed (trace / roundtrip / reference / pipeline / compare) and the source."""
+def check(seed: int, workdir: str | None = None, avoid=KNOWN_BUGS, source: str | None = None,
+          sim: bool = True) -> str | None:
+    """Run program `seed` (or `source`, with program `seed`'s arguments) before and after the passes, and with
+    `sim` on a2a3sim (program order under the sanitizer, then the random schedule of seed `seed`): None when
+    everything agrees, else what failed (trace / roundtrip / reference / pipeline / compare / a2a3sim) and the
+    source."""
     generated, sig = generate(seed, avoid)
     source, stage = source or generated, "trace"
     fail = lambda stage, msg: f"program {seed} fails at {stage}: {msg}\n--- program {seed} ---\n{source}"  # noqa: E731
@@ -350,6 +353,7 @@ def check(seed: int, workdir: str | None = None, avoid=KNOWN_BUGS, source: str |
         ref = [int(rng.integers(0, T)) if not shape else rng.integers(0, T, size=shape).astype(np.int32)
                if dtype == "INT32" else rng.uniform(-1, 1, size=shape).astype(np.float32) for _, shape, dtype in sig]
         pipe = [np.array(a) if isinstance(a, np.ndarray) else a for a in ref]
+        pristine = [np.array(a) if isinstance(a, np.ndarray) else a for a in ref]
         traced = module.kernel.compile(*ref)
         stage, text = "roundtrip", printer.print_function(traced.function)
         if printer.print_function(parser.parse_function(text)) != text:
@@ -363,12 +367,35 @@ def check(seed: int, workdir: str | None = None, avoid=KNOWN_BUGS, source: str |
                if isinstance(a, np.ndarray) and a.tobytes() != b.tobytes()]
         bad += ["a returned tensor"] * (len(got) != len(outs) or any(np.asarray(a).tobytes() != b.tobytes()
                                                                        for a, b in zip(got, outs)))
-        return fail("compare", f"differs after the passes: {', '.join(bad)}") if bad else None
+        if bad:
+            return fail("compare", f"differs after the passes: {', '.join(bad)}")
+        stage = "a2a3sim"
+        bad = _on_a2a3sim(traced, pristine, ref, got, seed) if sim else []
+        return fail(stage, f"differs from the reference: {', '.join(bad)}") if bad else None
     except Exception as e:  # noqa: BLE001 - every exception is a finding
         return fail(stage, f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exception(e)[-4:]))
     finally:
         linecache.cache.pop(path, None)
         pathlib.Path(path).unlink(missing_ok=True)
+
+def _on_a2a3sim(traced, pristine: list, want_args: list, want_outs: list, seed: int) -> list[str]:
+    """Runs on a2a3sim twice (program order + sanitizer; seeded random order); what differs from the reference."""
+    from .codegen.cpp_scalar import OrchestrationUnsupported
+    from .sim.a2a3sim import SimOptions, simulation_of  # the emitted C++ is built once per program
+    try:
+        simulation_of(traced)
+    except OrchestrationUnsupported:
+        return []  # a form the emitter rejects at its line (e.g. > 16 scalars for one task): loud, not wrong
+    bad = []
+    for options in (SimOptions(seed=None, sanitize=True), SimOptions(seed=seed, sanitize=False)):
+        args = [np.array(a) if isinstance(a, np.ndarray) else a for a in pristine]
+        outs = simulation_of(traced).run(args, options)
+        bad += [f"argument {i} ({options})" for i, (a, b) in enumerate(zip(want_args, args))
+                if isinstance(a, np.ndarray) and a.tobytes() != b.tobytes()]
+        bad += [f"a returned tensor ({options})"] * any(np.asarray(a).tobytes() != b.tobytes()
+                                                        for a, b in zip(want_outs, outs))
+    return bad
+
 
 def run(programs: int, seed: int = 0, jobs: int = 1, avoid=KNOWN_BUGS, progress=None) -> list[str]:
     """Check programs seed .. seed + programs - 1 in `jobs` processes; returns the failures."""
