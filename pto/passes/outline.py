@@ -40,6 +40,7 @@ def run(c):
 def outline_program(program: Program) -> Program:
     entry = program.entry
     _dissolve_inline_calls(entry.body)
+    _copy_returned_views(entry)
     _demote_carried_tiles(entry.body, set(buffer_roots(entry)), entry)
     outliner = _Outliner(entry)
     outliner.region(entry.body)
@@ -488,6 +489,25 @@ def _resolve(v: Value, subst: dict[Value, Value]) -> Value:
     while v in subst:  # a helper returning what a nested helper returned
         v = subst[v]
     return v
+
+
+def _copy_returned_views(f: Function) -> None:
+    """A returned view (a slice or reshape of a buffer) is copied into a buffer of its own: the
+    caller gets a whole tensor back (the orchestration hands back buffers, not windows)."""
+    term = f.body.ops[-1]
+    memory = set(buffer_roots(f))
+    values = list(term.values)
+    for i, v in enumerate(values):
+        if v in memory and isinstance(v.owner, (ops.Slice, ops.Reshape)):
+            t = v.type
+            hint = (v.hint or "result") + "_copy"
+            create = _op(ops.CreateTensor(loc=term.loc, shape=t.shape, dtype=t.dtype), t, hint)
+            load = _op(ops.Load(loc=term.loc, src=v), t, v.hint)
+            store = _op(ops.Assemble(loc=term.loc, dst=create.results[0], src=load.results[0],
+                                     offsets=(0,) * len(t.shape)), t, None)
+            f.body.ops[-1:-1] = [create, load, store]
+            values[i] = store.results[0]
+    term.values = tuple(values)
 
 
 # --- tiles carried by orchestration loops and branches ---------------------------------------
