@@ -127,6 +127,8 @@ class Simulation:
             args = self.task_args(kernel.f, record)
             has_block = any(p.direction == "block" for p in kernel.f.params)
             for blk in range(record.block_num):
+                if self.accesses is not None:
+                    self.accesses.block = blk
                 block_args = args + ([np.int64(blk)] if has_block else [])
                 _run_parts(parts, block_args) if parts else kernel.call(block_args)
         except PtoError as e:  # a user error (a dynamic index out of bounds...) keeps its class and line

@@ -15,7 +15,9 @@ buffer: the last writer, and the set of readers since that write. It reports
   - an access through a tensor the task passed untracked (no_dep): nothing orders it or keeps the
     buffer alive for it, so the runtime may release it first.
 
-The orderings are the explicit dependencies (join tasks included) and the orchestration's waits: a
+The unit is a task's SPMD block: the blocks of one task run side by side on different cores, so
+two of them touching the same bytes (one writing) conflict like two unordered tasks (data-dependent
+rows the compiler cannot prove disjoint end up here). The orderings are the explicit dependencies (join tasks included) and the orchestration's waits: a
 get/set_tensor_data waits for the earlier tasks declaring the buffer, so every later task comes
 after them. Because the check runs on the declared graph rather than on the observed order, it is schedule
 independent: one run finds every unordered conflict among the accesses it made. Accesses outside a
@@ -38,7 +40,9 @@ import numpy as np
 from ..ir.types import Loc
 from .native import A2a3SimError
 
-NEVER, HOST, ORCH, RELEASED = -1, -2, -3, -4  # shadow writer values that are not task ids
+NEVER, HOST, ORCH, RELEASED = -1, -2, -3, -4  # shadow writer values that are not accessors
+BLOCK_BITS = 16  # an accessor is task << 16 | SPMD block: the blocks of one task are not ordered
+BLOCK_MASK = (1 << BLOCK_BITS) - 1
 MAX_REPORTED = 8
 
 
@@ -64,6 +68,7 @@ class Access:
     key: Any             # the index applied to the array (None: all of it)
     loc: Loc | None
     what: str            # the op or API call, for messages
+    block: int = 0       # the SPMD block of the task that made it
 
 
 @dataclass(frozen=True)
@@ -94,14 +99,14 @@ class AccessLog:
 
     def __init__(self):
         self.accesses: list[Access] = []
-        self.task = -1
+        self.task, self.block = -1, 0
         self._lock = threading.Lock()  # the parts of a mixed task record from two threads
 
     def __call__(self, op, mode: str, array: np.ndarray, key: Any = None) -> None:
         if array.size == 0:
             return
         a = Access(self.task, mode, array.__array_interface__["data"][0], array.shape, array.strides,
-                   array.itemsize, key, getattr(op, "loc", None), getattr(op, "name", str(op)))
+                   array.itemsize, key, getattr(op, "loc", None), getattr(op, "name", str(op)), self.block)
         with self._lock:
             self.accesses.append(a)
 
@@ -135,15 +140,15 @@ class Graph:
 
 
 class ReaderSets:
-    """Interned sets of reader task ids (id 0 is the empty set)."""
+    """Interned sets of readers (id 0 is the empty set); `ordered(a, b)` orders two readers."""
 
-    def __init__(self, graph: Graph):
-        self.graph = graph
+    def __init__(self, ordered):
+        self.ordered = ordered
         self.sets: list[frozenset[int]] = [frozenset()]
         self.index: dict[frozenset[int], int] = {frozenset(): 0}
 
     def add(self, set_id: int, reader: int) -> int:
-        kept = frozenset(r for r in self.sets[set_id] if not self.graph.ordered(r, reader)) | {reader}
+        kept = frozenset(r for r in self.sets[set_id] if not self.ordered(r, reader)) | {reader}
         if kept not in self.index:
             self.index[kept] = len(self.sets)
             self.sets.append(kept)
@@ -160,9 +165,9 @@ class Sanitizer:
     def __init__(self, log, accesses: list[Access], spaces: list[tuple[int, int, str, bool]], label, task_name):
         self.log = log
         self.graph = Graph(log.deps(), log.waits())
-        self.readers = ReaderSets(self.graph)
-        self.spaces = sorted((Space(lo, hi, name, np.full(hi - lo, HOST if init else NEVER, np.int32),
-                                    np.zeros(hi - lo, np.int32)) for lo, hi, name, init in spaces),
+        self.readers = ReaderSets(self.ordered)
+        self.spaces = sorted((Space(lo, hi, name, np.full(hi - lo, HOST if init else NEVER, np.int64),
+                                    np.zeros(hi - lo, np.int64)) for lo, hi, name, init in spaces),
                              key=lambda s: s.lo)
         self.starts = [s.lo for s in self.spaces]
         self.label, self.task_name = label, task_name
@@ -172,6 +177,24 @@ class Sanitizer:
         for a in accesses:
             self.by_task.setdefault(a.task, []).append(a)
         self.released_scope: dict[int, int] = {}  # space.lo -> scope id whose end released it
+
+    # --- who: a task's SPMD block is the unit (blocks of one task run side by side) ---------------
+    @staticmethod
+    def who(a: Access) -> int:
+        return a.task if a.task == ORCH else a.task << BLOCK_BITS | a.block
+
+    def ordered(self, x: int, y: int) -> bool:
+        """Is accessor x (a task's block) ordered before accessor y?"""
+        tx, ty = x >> BLOCK_BITS, y >> BLOCK_BITS
+        if tx == ty:
+            return x == y  # two blocks of one task are never ordered
+        return self.graph.ordered(tx, ty)
+
+    def name(self, accessor: int) -> str:
+        task, block = accessor >> BLOCK_BITS, accessor & BLOCK_MASK
+        info = self.log.tasks.get(task)
+        multi = info is not None and info.blocks > 1
+        return self.task_name(task) + (f" block {block}" if multi else "")
 
     # --- driving ---------------------------------------------------------------------------------
     def check(self) -> list[Finding]:
@@ -209,8 +232,8 @@ class Sanitizer:
     @staticmethod
     def _shadow(a: Access, space: Space, shadow: np.ndarray) -> np.ndarray:
         """The shadow entries (one per byte) of the accessed array, before its index is applied."""
-        return np.ndarray(a.shape + (a.itemsize,), np.int32, buffer=shadow, offset=(a.addr - space.lo) * 4,
-                          strides=tuple(s * 4 for s in a.strides) + (4,))
+        return np.ndarray(a.shape + (a.itemsize,), np.int64, buffer=shadow, offset=(a.addr - space.lo) * 8,
+                          strides=tuple(s * 8 for s in a.strides) + (8,))
 
     def _access(self, a: Access) -> None:
         space = self._space_of(a.addr)
@@ -230,17 +253,17 @@ class Sanitizer:
                 w_view[key] = ORCH
                 r_view[key] = 0
             return
-        readers = np.asarray(r_view[key])
+        readers, me = np.asarray(r_view[key]), self.who(a)
         if a.mode == "r":
             uniq, inverse = np.unique(readers, return_inverse=True)
-            new = np.array([self.readers.add(int(s), a.task) for s in uniq], np.int32)
+            new = np.array([self.readers.add(int(s), me) for s in uniq], np.int64)
             r_view[key] = new[inverse].reshape(readers.shape)
             return
         for s in np.unique(readers):
             for r in self.readers.sets[int(s)]:
-                if not self.graph.ordered(r, a.task):
+                if not self.ordered(r, me):
                     self._conflict("missing WAR edge", r, "r", a, space)
-        w_view[key] = a.task
+        w_view[key] = me
         r_view[key] = 0
 
     def _declared(self, a: Access) -> bool:
@@ -259,8 +282,9 @@ class Sanitizer:
         if a.task == ORCH:
             return
         kind = "missing RAW edge" if a.mode == "r" else "missing WAW edge"
+        me = self.who(a)
         for w in uniq:
-            if w >= 0 and not self.graph.ordered(int(w), a.task):
+            if w >= 0 and not self.ordered(int(w), me):
                 self._conflict(kind, int(w), "w", a, space)
 
     # --- messages -----------------------------------------------------------------------------------
@@ -268,28 +292,30 @@ class Sanitizer:
         first = self._first_access(other, other_mode, space, a)
         verb = {"r": "reads", "w": "writes"}
         mine, theirs = self._where(a, space), self._where(first, space) if first is not None else None
-        msg = (f"{kind}: {self.task_name(other)} {verb[other_mode]} {theirs or mine}{_at(first)}, and "
+        msg = (f"{kind}: {self.name(other)} {verb[other_mode]} {theirs or mine}{_at(first)}, and "
                f"{self._who(a)} {verb[a.mode]} {'it' if theirs in (None, mine) else mine}{_at(a)} with no "
                f"dependency path from the first to the second (a schedule may run them in either order)")
         self._report(kind, other, a, space, msg)
 
     def _report(self, kind: str, first: int | None, a: Access, space: Space, message: str) -> None:
-        key = (kind, first, a.task, space.lo)
+        key = (kind, first, self.who(a), space.lo)
         if key not in self._seen:
             self._seen.add(key)
             if first is None:  # a one-task fault: say which, and where the access is
                 message = f"{kind}: {message}{_at(a)}"
-            self.findings.append(Finding(kind, first, a.task, space.name, message))
+            task = None if first is None else first >> BLOCK_BITS
+            self.findings.append(Finding(kind, task, a.task, space.name, message))
 
     def _who(self, a: Access) -> str:
-        return f"the orchestration ({a.what})" if a.task == ORCH else self.task_name(a.task)
+        return f"the orchestration ({a.what})" if a.task == ORCH else self.name(self.who(a))
 
     def _where(self, a: Access, space: Space) -> str:
         return self.label(space, a.addr - space.lo, a)
 
-    def _first_access(self, task: int, mode: str, space: Space, near: Access) -> Access | None:
-        """The other task's access to name: one whose extent overlaps `near`'s, else any in the space."""
-        mine = [x for x in self.by_task.get(task, ()) if x.mode == mode and space.lo <= x.addr < space.hi]
+    def _first_access(self, accessor: int, mode: str, space: Space, near: Access) -> Access | None:
+        """The other block's access to name: one whose extent overlaps `near`'s, else any in the space."""
+        mine = [x for x in self.by_task.get(accessor >> BLOCK_BITS, ())
+                if self.who(x) == accessor and x.mode == mode and space.lo <= x.addr < space.hi]
         lo, hi = _extent(near)
         return next((x for x in mine if _extent(x)[0] < hi and lo < _extent(x)[1]), mine[0] if mine else None)
 

@@ -12,8 +12,8 @@ a `pl.parallel` loop, the compiler must reject the task, naming the `pl.spmd` li
 
 Found with this file: pto accepted both conflicting programs (the access analysis replaced the
 block index by its hull). Now every block writing the same box is a compile error at the pl.spmd
-line; rows chosen by data cannot be decided at compile time and are left to the a2a3sim sanitizer
-(the second test stays an expected failure until then).
+line; rows chosen by data cannot be decided at compile time: the a2a3sim sanitizer, which checks
+each block of a task against the others, reports the blocks that collide in a run.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import pytest
 
 import pto.language as pl
 from pto.errors import PlValueError
+from pto.sim.sanitizer import SanitizerError
 from pto.ir.core import Program
 from pto.sim.interpreter import run_program
 from regression_helpers import assert_bitwise, assert_error_at, compiled, edges, ints
@@ -74,11 +75,16 @@ def test_blocks_updating_one_shared_row_are_rejected():
     assert_error_at(info, PlValueError, "shared-row", __file__, "'out'")
 
 
-@pytest.mark.xfail(strict=True, reason="not decidable at compile time from the hulls deps keeps: rows "
-                                        "chosen by data are left to the a2a3sim sanitizer (issue 5)")
-def test_blocks_writing_data_dependent_rows_are_rejected():
-    route = np.array([[1], [3], [1], [0]], np.int32)     # blocks 0 and 2 both update row 1
+def test_blocks_writing_data_dependent_rows_are_reported_by_the_sanitizer():
+    """Rows chosen by data cannot be proven disjoint or conflicting at compile time: the program
+    compiles, and a2a3sim's sanitizer (whose unit is a task's block) reports the blocks that did
+    collide, naming both blocks and the line; distinct routes run clean."""
     x, out = ints((B, D)), np.zeros((B, D), np.float32)
-    with pytest.raises(PlValueError) as info:
-        compiled(data_dependent_rows, route, x, out)
-    assert_error_at(info, PlValueError, "routed-rows", __file__, "'out'")
+    data_dependent_rows(np.array([[2], [3], [1], [0]], np.int32), x, out)   # a permutation: disjoint rows
+    want = np.zeros((B, D), np.float32)
+    want[[2, 3, 1, 0]] = x
+    assert_bitwise(out, want)
+    with pytest.raises(SanitizerError) as info:
+        data_dependent_rows(np.array([[1], [3], [1], [0]], np.int32), x, out)   # blocks 0 and 2 pick row 1
+    (raw, *_) = [f for f in info.value.findings if f.kind == "missing RAW edge"]
+    assert "`route` (submitted at" in raw.message and "block 0" in raw.message and "block 2" in raw.message
