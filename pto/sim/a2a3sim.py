@@ -29,6 +29,7 @@ from .native import A2a3SimError, scalar_bits, scalar_value, tensor_view
 from .run_log import Event, RunLog, TaskInfo
 from .sanitizer import AccessLog, Sanitizer, SanitizerError
 
+TASK_TENSOR_SIZE = ctypes.sizeof(nat.TaskTensor)
 CORE_NAMES = {nat.AIV: "aiv", nat.AIC: "aic", nat.MIXED: "mixed", nat.DUMMY: "dummy", nat.ALLOC: "alloc"}
 EVENT_NAMES = {nat.EV_READ: "read", nat.EV_WRITE: "write", nat.EV_SCOPE_END: "scope_end", nat.EV_RELEASE: "release"}
 
@@ -59,6 +60,8 @@ class Simulation:
         self.groups = {tuple(f.attrs["parts"]): f.name for f in self.program.functions[1:] if f.attrs.get("parts")}
         self.sites = _call_sites(self.entry)
         self.layouts: dict[str, list] = {}
+        self.runners: dict[str, tuple] = {}
+        self.views: dict[tuple, np.ndarray] = {}  # (TaskTensor bytes, dtype) -> its array, for the current run
         self.root = Interpreter(self.entry, self.program)
         self.error: BaseException | None = None
         self.bases: dict[tuple[int, int], np.ndarray] = {}  # buffer -> its bytes, for the current run
@@ -117,15 +120,17 @@ class Simulation:
 
     def run_task(self, record: nat.TaskRecord) -> None:
         name = self.kernel_name(record)
-        kernel = self.root.kernel(name)
-        parts = [self.root.kernel(n) for n in kernel.f.attrs.get("parts", ())]
+        if name not in self.runners:  # the kernel's interpreter, its parts, whether it takes a block index
+            kernel = self.root.kernel(name)
+            self.runners[name] = (kernel, [self.root.kernel(n) for n in kernel.f.attrs.get("parts", ())],
+                                  any(p.direction == "block" for p in kernel.f.params))
+        kernel, parts, has_block = self.runners[name]
         for k in [kernel, *parts]:
             k.observer = self.accesses
         if self.accesses is not None:
             self.accesses.task = record.task_id
         try:
             args = self.task_args(kernel.f, record)
-            has_block = any(p.direction == "block" for p in kernel.f.params)
             for blk in range(record.block_num):
                 if self.accesses is not None:
                     self.accesses.block = blk
@@ -158,7 +163,10 @@ class Simulation:
         for is_tensor, dtype in layout:
             if is_tensor:
                 t = record.tensors[ti]
-                out.append(tensor_view(t, dtype.np, self.base(t)))
+                key = (ctypes.string_at(ctypes.addressof(t), TASK_TENSOR_SIZE), dtype)
+                if key not in self.views:  # tasks of a loop mostly pass the same tensors: view once
+                    self.views[key] = tensor_view(t, dtype.np, self.base(t))
+                out.append(self.views[key])
                 ti += 1
             else:
                 out.append(scalar_value(record.scalars[si], dtype))
@@ -172,6 +180,7 @@ class Simulation:
         returned = returned_sources(self.entry)
         arrays, copies_back = self._prepare(args)
         self.error, self.bases, self.log, self.outputs, self.last_accesses = None, {}, RunLog(), [], None
+        self.views = {}
         self.accesses = AccessLog() if options.sanitize else None
         self.library.pto_sim_set_kernel_callback(self._callback)
         self.library.pto_sim_set_event_callback(self._event_callback)
@@ -179,7 +188,7 @@ class Simulation:
         self.library.pto_sim_set_schedule(mode, options.seed or 0)
         code = self._call(arrays, args)
         results = [np.array(args[r]) if isinstance(r, int) else self._workspace_tensor(r) for r in returned]
-        self.bases = {}  # the runtime frees its allocations now: drop every view of them
+        self.bases, self.views = {}, {}  # the runtime frees its allocations now: drop every view of them
         self.library.pto_sim_free_run()
         self.library.pto_sim_get_counters(ctypes.byref(self.counters))
         for original, contiguous in copies_back:
