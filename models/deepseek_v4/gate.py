@@ -24,7 +24,7 @@ from pto import testing as pt
 from models.deepseek_v4 import moe_golden as G
 from models.deepseek_v4 import moe_inputs as I
 from models.deepseek_v4.config import FLASH, SMALL
-from models.deepseek_v4.moe_common import quant_scale, sizes
+from models.deepseek_v4.moe_common import quant_scale, quantize_chunks, sizes
 
 SOFTPLUS_TAIL = -8.0
 
@@ -46,9 +46,7 @@ def gate_norm_quant(x, gamma, x_norm, x_i8, x_scale, s, eps, amax_eps):
             amax = pl.maximum(amax, pl.row_max(pl.abs(xn)))
         scale = quant_scale(amax, amax_eps)
         x_scale[:, :] = scale
-        for c in pl.range(s.D // s.C):
-            xn_chunk = x_norm[:, c * s.C:c * s.C + s.C]
-            x_i8[:, c * s.C:c * s.C + s.C] = pl.cast(pl.row_expand_div(xn_chunk, scale), pl.INT8, mode="rint")
+        quantize_chunks(x_norm, scale, x_i8, s.D, s.C)
     return x_i8
 
 

@@ -99,3 +99,11 @@ def quant_scale(amax, eps: float):
     """Per-row INT8 scale from a row's amax: max(amax, eps) / 127. The caller quantizes with
     q = cast(h / scale, INT8, "rint") (nearest even; |h / scale| <= 127, so it never saturates)."""
     return pl.div(pl.maximum(amax, eps), INT8_MAX)
+
+
+def quantize_chunks(src, scale, dst, width: int, chunk: int) -> None:
+    """dst = cast(src / scale, INT8, "rint") column chunk by column chunk (scale [rows, 1], from
+    quant_scale), inside the caller's kernel."""
+    for c in pl.range(width // chunk):
+        cols = slice(c * chunk, c * chunk + chunk)
+        dst[:, cols] = pl.cast(pl.row_expand_div(src[:, cols], scale), pl.INT8, mode="rint")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pto.language as pl
 
-from models.deepseek_v4.moe_common import quant_scale
+from models.deepseek_v4.moe_common import quant_scale, quantize_chunks
 
 
 @pl.jit.inline
@@ -45,9 +45,7 @@ def ffn_h_quant(h, amax_parts, h_i8, h_scale, MT, s, amax_eps):
     with pl.at(name_hint="ffn_h_quant"):
         scale = quant_scale(pl.row_max(amax_parts[:, :]), amax_eps)
         h_scale[:, :] = scale
-        for c in pl.range(s.F // s.NC):
-            hc = h[:, c * s.NC:c * s.NC + s.NC]
-            h_i8[:, c * s.NC:c * s.NC + s.NC] = pl.cast(pl.row_expand_div(hc, scale), pl.INT8, mode="rint")
+        quantize_chunks(h, scale, h_i8, s.F, s.NC)
     return h_i8
 
 
