@@ -133,7 +133,7 @@ def _lifetimes(f: Function, tl: _Timeline) -> list[Alloc]:
         for v in op.operands():
             for b in roots.get(v, ()):
                 if b in uses:
-                    uses[b].append(_use_span(op, b.owner, tl))
+                    uses[b].append(use_span(op, b.owner, tl))
     manual = f.attrs.get("auto_scope") is False
     out = []
     for op in creates:
@@ -148,7 +148,7 @@ def _lifetimes(f: Function, tl: _Timeline) -> list[Alloc]:
     return out
 
 
-def _use_span(use: Op, create: Op, tl: _Timeline) -> tuple[int, int]:
+def use_span(use: Op, create: Op, tl: _Timeline) -> tuple[int, int]:
     """When a use keeps a buffer live: its own time, or the whole of every loop around the use
     that does not also contain the buffer's creation."""
     start = end = tl.time[use]

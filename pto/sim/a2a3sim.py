@@ -21,6 +21,7 @@ import numpy as np
 from ..codegen.orchestration import emit_orchestration, kernel_ids
 from ..errors import PtoError
 from ..ir import ops
+from ..analysis.memory import buffer_roots
 from ..ir.core import Function, Value
 from ..ir.types import Loc, TensorType
 from . import native as nat
@@ -58,7 +59,8 @@ class Simulation:
         self.library = nat.load_library(nat.build_library(self.orchestration))
         self.names = {i: name for name, i in kernel_ids(self.program).items()}
         self.groups = {tuple(f.attrs["parts"]): f.name for f in self.program.functions[1:] if f.attrs.get("parts")}
-        self.sites = _call_sites(self.entry)
+        self.calls = _call_sites(self.entry)
+        self.roots = buffer_roots(self.entry)
         self.layouts: dict[str, list] = {}
         self.runners: dict[str, tuple] = {}
         self.views: dict[tuple, np.ndarray] = {}  # (TaskTensor bytes, dtype) -> its array, for the current run
@@ -106,11 +108,26 @@ class Simulation:
         declared = tuple((t.buffer_addr, t.buffer_addr + t.buffer_size, t.tag != nat.INPUT)
                          for t in record.tensors[:record.tensor_count] if t.tag != nat.NO_DEP)
         self.log.tasks[record.task_id] = TaskInfo(record.task_id, kernel, CORE_NAMES[core], record.block_num, deps,
-                                                  self.sites.get(kernel), declared, start_ns, end_ns)
+                                                  self.call_loc(kernel), declared, start_ns, end_ns)
         self.log.order.append(record.task_id)
         for i in range(record.tensor_count):
             if record.tensors[i].tag == nat.OUTPUT:
                 self.outputs.append(_copy(record.tensors[i]))
+
+    def call_loc(self, kernel: str | None) -> Loc | None:
+        return self.calls[kernel].loc if kernel in self.calls else None
+
+    def buffers_passed(self, op) -> set[Value]:
+        """The orchestration buffers (parameters, create_tensor results) an op's operands may denote."""
+        return {b for v in op.operands() for b in self.roots.get(v, ())}
+
+    def workspace(self) -> nat.TaskTensor | None:
+        """The runtime allocation of the last run that holds the planned workspace (alloc_tensors of
+        exactly the planned size), or None when the plan needs none."""
+        size = int(self.entry.attrs.get("workspace", 0))
+        owners = self.log.tasks
+        return next((t for t in self.outputs if size and t.buffer_size == size
+                     and t.owner_task_id in owners and owners[t.owner_task_id].core == "alloc"), None)
 
     def kernel_name(self, record: nat.TaskRecord) -> str:
         if record.core_type != nat.MIXED:
@@ -205,10 +222,7 @@ class Simulation:
 
     def _workspace_tensor(self, create: ops.CreateTensor) -> np.ndarray:
         """A copy of a returned intermediate from its planned place in the workspace."""
-        size = int(self.entry.attrs.get("workspace", 0))
-        ws = next((t for t in self.outputs if t.buffer_size == size
-                   and self.log.tasks.get(t.owner_task_id, None) is not None
-                   and self.log.tasks[t.owner_task_id].core == "alloc"), None)
+        ws = self.workspace()
         if ws is None or create.offset is None:
             raise A2a3SimError(f"a2a3sim: the returned tensor {create.results[0].hint} has no place in the workspace")
         n = int(np.prod(create.shape)) * create.dtype.np.itemsize
@@ -251,13 +265,9 @@ class Simulation:
         return self.library.pto_sim_run(n, addrs, shapes, ndims, dtypes, len(scalars), sc)
 
 
-def _call_sites(entry: Function) -> dict[str, Loc]:
-    """Kernel name -> the line of the orchestration that calls it (the first call site)."""
-    sites: dict[str, Loc] = {}
-    for op in entry.walk():
-        if isinstance(op, ops.Call):
-            sites.setdefault(op.kernel, op.loc)
-    return sites
+def _call_sites(entry: Function) -> dict[str, ops.Call]:
+    """Kernel name -> the call that submits it (outlining makes one kernel per call site)."""
+    return {op.kernel: op for op in entry.walk() if isinstance(op, ops.Call)}
 
 
 def _copy(t: nat.TaskTensor) -> nat.TaskTensor:

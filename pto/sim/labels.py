@@ -7,10 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.memory import buffer_roots
-from ..ir import ops
 from ..ir.types import TensorType
-from . import native as nat
 
 
 class BufferLabels:
@@ -20,11 +17,7 @@ class BufferLabels:
         plan = sim.compilation.facts.get("memplan")
         self.allocs = [] if plan is None else [(a.offset, a.offset + a.size, a.name, a.op.loc, a.buffer)
                                                for a in plan.allocs]
-        roots = buffer_roots(sim.entry)
-        # kernel -> the planned buffers its call site passes (what a task of it can mean by its bytes)
-        self.passed = {op.kernel: {b for v in op.operands() for b in roots.get(v, ())}
-                       for op in sim.entry.walk() if isinstance(op, ops.Call)}
-        self.workspace_size = int(sim.entry.attrs.get("workspace", 0))
+        self.workspace = sim.workspace()
         self.kinds: dict[int, str] = {}  # space start -> "param" / "workspace" / "allocation"
 
     def spaces(self) -> list[tuple[int, int, str, bool]]:
@@ -34,8 +27,7 @@ class BufferLabels:
             out.append((lo, lo + a.nbytes, f"`{p.name}`", p.direction != "out"))
             self.kinds[lo] = "param"
         for t in self.sim.outputs:
-            owner = self.sim.log.tasks.get(t.owner_task_id)
-            is_ws = owner is not None and owner.core == "alloc" and t.buffer_size == self.workspace_size
+            is_ws = self.workspace is not None and t.buffer_addr == self.workspace.buffer_addr
             name = "the workspace" if is_ws else f"the buffer task {t.owner_task_id} allocated"
             out.append((t.buffer_addr, t.buffer_addr + t.buffer_size, name, False))
             self.kinds[t.buffer_addr] = "workspace" if is_ws else "allocation"
@@ -53,7 +45,8 @@ class BufferLabels:
             offset, end = int(touched.min()), int(touched.max()) + access.itemsize
             here = [a for a in self.allocs if a[0] < end and offset < a[1]]
             info = self.sim.log.tasks.get(access.task)
-            passed = self.passed.get(info.kernel, set()) if info is not None else set()
+            call = self.sim.calls.get(info.kernel) if info is not None else None
+            passed = self.sim.buffers_passed(call) if call is not None else set()
             mine = [a for a in here if a[4] in passed] or here  # the task's own tensor, when known
             names = " or ".join(f"`{n}` ({loc})" for _, _, n, loc, _ in mine)
             return f"workspace bytes [{offset}, {end}) of {names}" if names else f"workspace bytes [{offset}, {end})"

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..analysis.memory import buffer_roots
 from ..analysis.scope_stats import ScopeStat, scope_stats
 from ..ir import ops
+from ..passes.memplan import use_span
 from .native import A2a3SimError
 
 
@@ -27,8 +27,10 @@ def measured_scope_stats(sim) -> list[ScopeStat]:
     plan = sim.compilation.facts["memplan"]
     if sim.last_accesses is None:
         raise A2a3SimError("measured scope statistics need a run with the sanitizer on (its access log)")
-    ws = _workspace_base(sim, plan.workspace)
-    last_use = _last_uses(sim, plan, ws)
+    ws = sim.workspace()
+    if plan.workspace and ws is None:
+        raise A2a3SimError(f"the runtime allocated no workspace of the planned {plan.workspace} bytes")
+    last_use = _last_uses(sim, plan, ws.buffer_addr) if ws is not None else {}
     measured = []
     for a in plan.allocs:
         end = last_use.get(a.buffer, a.start)
@@ -39,38 +41,22 @@ def measured_scope_stats(sim) -> list[ScopeStat]:
     return scope_stats(sim.entry, dataclasses.replace(plan, allocs=measured))
 
 
-def _workspace_base(sim, size: int) -> int | None:
-    if size == 0:
-        return None
-    for t in sim.outputs:
-        owner = sim.log.tasks.get(t.owner_task_id)
-        if owner is not None and owner.core == "alloc" and t.buffer_size == size:
-            return t.buffer_addr
-    raise A2a3SimError(f"the runtime allocated no workspace of the planned {size} bytes")
-
-
-def _last_uses(sim, plan, ws: int | None) -> dict:
+def _last_uses(sim, plan, ws: int) -> dict:
     """Planned buffer -> the latest end of a use that touched its bytes in the run."""
-    from ..passes.memplan import _use_span
-
-    if ws is None:
-        return {}
     tl, entry = plan.timeline, sim.entry
-    roots = buffer_roots(entry)
     allocs = {a.buffer: a for a in plan.allocs}
-    calls = {op.kernel: op for op in entry.walk() if isinstance(op, ops.Call)}
     touched: dict = {}
 
     def note(op, addr: int) -> None:
-        for b in {b for v in op.operands() for b in roots.get(v, ()) if b in allocs}:
+        for b in sim.buffers_passed(op) & allocs.keys():
             a = allocs[b]
             if a.offset <= addr - ws < a.offset + a.size:
-                touched[b] = max(touched.get(b, a.start), _use_span(op, a.op, tl)[1])
+                touched[b] = max(touched.get(b, a.start), use_span(op, a.op, tl)[1])
 
     for access in sim.last_accesses:
         info = sim.log.tasks.get(access.task)
-        if info is not None and info.kernel in calls:
-            note(calls[info.kernel], access.addr)
+        if info is not None and info.kernel in sim.calls:
+            note(sim.calls[info.kernel], access.addr)
     scalar_ops = {"read": [op for op in entry.walk() if isinstance(op, ops.Read)],
                   "write": [op for op in entry.walk() if isinstance(op, ops.Write)]}
     for e in sim.log.events:

@@ -117,20 +117,3 @@ def test_kernel_error_surfaces_naming_the_kernel():
     with pytest.raises(PlValueError, match=r"out of bounds.*kernel `pick_row`"):
         row_from_table(x, np.array([[100, 0]], np.int32), out, platform="a2a3sim")
 
-
-def test_if_whose_arms_make_different_buffers():
-    @pl.jit
-    def k(x: pl.Tensor[[2, 4], pl.FP32], n: pl.Scalar[pl.INT32], out: pl.Out[pl.Tensor[[2, 4], pl.FP32]]):
-        y = pl.add(x, 1.0)
-        if n > 0:
-            y = pl.mul(y, 2.0)
-        else:
-            y = pl.neg(y)
-        out[:, :] = y
-
-    # outline gives the branch one buffer made before it, which each arm's kernel writes
-    x = np.arange(8, dtype=np.float32).reshape(2, 4)
-    for n, want in ((3, (x + 1) * 2), (0, -(x + 1))):
-        out = np.zeros_like(x)
-        k(x, n, out, platform="a2a3sim")
-        np.testing.assert_array_equal(out, want)
