@@ -90,7 +90,7 @@ void enqueue(uint64_t id) {
 void wait_for_buffer(const ChipTensor &t, bool writers_only) {
     uint64_t lo = t.buffer.addr, hi = t.buffer.addr + t.buffer.size;
     auto pending = [&] {
-        if (fatal()) return false;
+        if (fatal() || g_run.unfinished == 0) return false;  // program order: nothing is ever pending
         for (const Task &task : g_run.tasks)
             if (!task.done && declares(task.record, lo, hi, writers_only)) return true;
         return false;
@@ -103,6 +103,7 @@ void drain() {
 }
 
 bool has_unfinished_user(uint64_t lo, uint64_t hi) {
+    if (g_run.unfinished == 0) return false;
     for (const Task &task : g_run.tasks)
         if (!task.done && declares(task.record, lo, hi, false)) return true;
     return false;
