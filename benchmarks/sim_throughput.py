@@ -94,7 +94,7 @@ def noop_callback():
 class RecordOnly(Simulation):
     """Records every task (the Python callback's bookkeeping) without running its kernel."""
 
-    def run_task(self, record) -> None:
+    def run_task(self, record, tensors) -> None:
         pass
 
 

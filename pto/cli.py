@@ -4,10 +4,13 @@
                                     run the cases FILE defines, compare with goldens
   pto build FILE [-k NAME] [-o DIR] compile each case into build/<entry>-<hash>/
   pto dump FILE [-k NAME]           print the IR of each case's kernel
+  pto bench NAME [ARGS...]          run benchmarks/NAME.py (compile_time, sim_throughput, memory_plan,
+                                    schedule) with its own arguments
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -118,6 +121,15 @@ def cmd_dump(args: argparse.Namespace) -> int:
     return 0
 
 
+BENCHMARKS = ("compile_time", "sim_throughput", "memory_plan", "schedule")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """The benchmarks are a package beside `pto` (installed with it), each with its own `main`."""
+    module = importlib.import_module(f"benchmarks.{args.name}")
+    return module.main(args.args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pto", description="pto: tile kernels for Ascend a2a3")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     dump = sub.add_parser("dump", help="print the IR of each case's kernel")
     dump.add_argument("file")
     dump.add_argument("-k", metavar="NAME")
+    bench = sub.add_parser("bench", help="run one of the benchmarks under benchmarks/")
+    bench.add_argument("name", choices=BENCHMARKS)
+    bench.add_argument("args", nargs=argparse.REMAINDER, help="the benchmark's own arguments")
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run, "build": cmd_build, "dump": cmd_dump}[args.command](args)
+        return {"run": cmd_run, "build": cmd_build, "dump": cmd_dump, "bench": cmd_bench}[args.command](args)
     except PtoError as e:
         print(str(e), file=sys.stderr)
         return 2

@@ -81,11 +81,13 @@ class Simulation:
         record = record_ptr.contents
         try:
             start = end = 0
+            # indexing a ctypes array builds a new object each time: take the tensors once
+            tensors = record.tensors[:record.tensor_count]
             if record.core_type not in (nat.DUMMY, nat.ALLOC):
                 start = time.perf_counter_ns()
-                self.run_task(record)
+                self.run_task(record, tensors)
                 end = time.perf_counter_ns()
-            self._record(record, start, end)
+            self._record(record, tensors, start, end)
         except BaseException as e:  # noqa: BLE001 (re-raised after the run)
             if self.error is None:
                 self.error = e
@@ -101,18 +103,18 @@ class Simulation:
         else:
             self.log.events.append(Event(EVENT_NAMES[e.kind], e.seq, t.buffer_addr, t.buffer_size, e.scope_id))
 
-    def _record(self, record: nat.TaskRecord, start_ns: int, end_ns: int) -> None:
+    def _record(self, record: nat.TaskRecord, tensors: list, start_ns: int, end_ns: int) -> None:
         core = record.core_type
         kernel = None if core in (nat.DUMMY, nat.ALLOC) else self.kernel_name(record)
         deps = tuple(record.deps[i] for i in range(record.dep_count))
         declared = tuple((t.buffer_addr, t.buffer_addr + t.buffer_size, t.tag != nat.INPUT)
-                         for t in record.tensors[:record.tensor_count] if t.tag != nat.NO_DEP)
+                         for t in tensors if t.tag != nat.NO_DEP)
         self.log.tasks[record.task_id] = TaskInfo(record.task_id, kernel, CORE_NAMES[core], record.block_num, deps,
                                                   self.call_loc(kernel), declared, start_ns, end_ns)
         self.log.order.append(record.task_id)
-        for i in range(record.tensor_count):
-            if record.tensors[i].tag == nat.OUTPUT:
-                self.outputs.append(_copy(record.tensors[i]))
+        for t in tensors:
+            if t.tag == nat.OUTPUT:
+                self.outputs.append(_copy(t))
 
     def call_loc(self, kernel: str | None) -> Loc | None:
         return self.calls[kernel].loc if kernel in self.calls else None
@@ -135,7 +137,7 @@ class Simulation:
         parts = tuple(self.names[k] for k in (record.aic_kernel_id, record.aiv0_kernel_id) if k >= 0)
         return self.groups[parts]
 
-    def run_task(self, record: nat.TaskRecord) -> None:
+    def run_task(self, record: nat.TaskRecord, tensors: list) -> None:
         name = self.kernel_name(record)
         if name not in self.runners:  # the kernel's interpreter, its parts, whether it takes a block index
             kernel = self.root.kernel(name)
@@ -147,7 +149,7 @@ class Simulation:
         if self.accesses is not None:
             self.accesses.task = record.task_id
         try:
-            args = self.task_args(kernel.f, record)
+            args = self.task_args(kernel.f, record, tensors)
             for blk in range(record.block_num):
                 if self.accesses is not None:
                     self.accesses.block = blk
@@ -166,20 +168,20 @@ class Simulation:
             self.bases[key] = nat.buffer_bytes(*key)
         return self.bases[key]
 
-    def task_args(self, f: Function, record: nat.TaskRecord) -> list[Any]:
+    def task_args(self, f: Function, record: nat.TaskRecord, tensors: list) -> list[Any]:
         """The kernel's arguments in parameter order from the record's tensors and scalars."""
         layout = self.layouts.get(f.name)
         if layout is None:  # (is a tensor, dtype) per parameter, worked out once per kernel
             layout = self.layouts[f.name] = [(isinstance(p.value.type, TensorType), p.value.type.dtype)
                                              for p in f.params if p.direction != "block"]
-        tensors = sum(is_tensor for is_tensor, _ in layout)
-        if tensors != record.tensor_count or len(layout) - tensors != record.scalar_count:
-            raise A2a3SimError(f"{f.name} takes {tensors} tensors and {len(layout) - tensors} scalars; "
+        n_tensors = sum(is_tensor for is_tensor, _ in layout)
+        if n_tensors != record.tensor_count or len(layout) - n_tensors != record.scalar_count:
+            raise A2a3SimError(f"{f.name} takes {n_tensors} tensors and {len(layout) - n_tensors} scalars; "
                                f"the task passes {record.tensor_count} and {record.scalar_count}")
         out, ti, si = [], 0, 0
         for is_tensor, dtype in layout:
             if is_tensor:
-                t = record.tensors[ti]
+                t = tensors[ti]
                 key = (ctypes.string_at(ctypes.addressof(t), TASK_TENSOR_SIZE), dtype)
                 if key not in self.views:  # tasks of a loop mostly pass the same tensors: view once
                     self.views[key] = tensor_view(t, dtype.np, self.base(t))

@@ -83,6 +83,8 @@ class Interpreter:
 
 
 def _scalar(x: Any, t: ScalarType) -> np.generic:
+    if isinstance(x, np.generic) and x.dtype == t.dtype.np:  # a2a3sim's scalars already are
+        return x
     return np.asarray(x).astype(t.dtype.np)[()]
 
 
@@ -91,12 +93,18 @@ def _idx(x: int | Value, env: Env) -> int:
 
 
 def _box(op: Op, shape: tuple, offsets: tuple, sizes: tuple, env: Env) -> tuple:
-    offs = [_idx(o, env) for o in offsets]
-    for d, (o, s, dim) in enumerate(zip(offs, sizes, shape)):
-        if o < 0 or o + s > dim:
-            raise PlValueError(f"{op.name}: index out of bounds in dim {d}: offset {o} + size {s} > {dim} "
+    """The numpy index of a static-size box at (possibly dynamic) offsets, bounds-checked.
+    (On the hot path of every task of a2a3sim: one plain loop, no intermediate lists.)"""
+    box = []
+    for d, o in enumerate(offsets):
+        if not isinstance(o, int):
+            o = int(env[o])
+        s = sizes[d]
+        if o < 0 or o + s > shape[d]:
+            raise PlValueError(f"{op.name}: index out of bounds in dim {d}: offset {o} + size {s} > {shape[d]} "
                                f"(tensor shape {list(shape)})", op.loc)
-    return tuple(np.s_[o:o + s] for o, s in zip(offs, sizes))
+        box.append(slice(o, o + s))
+    return tuple(box)
 
 
 H: dict[type, Callable] = {}
