@@ -5,8 +5,10 @@ import importlib.util
 import textwrap
 
 import numpy as np
+import pytest
 
 import pto.language as pl
+from pto.errors import PlTypeError
 from pto.ir import ops
 from pto.ir.printer import print_function
 
@@ -230,3 +232,28 @@ def test_a_mixed_kernel_calling_an_inline_helper_splits():
     out = np.zeros((16, 16), np.float32)
     k(a, b, out)  # the test-wide fixture runs the split parts and compares bitwise
     np.testing.assert_allclose(out, np.exp((a @ b).astype(np.float64)), rtol=1e-5)
+
+
+def test_an_entry_may_take_its_weights_as_keyword_arguments():
+    """`**w`: one tensor parameter per key, in the order passed (a layer's many weights)."""
+    @pl.jit
+    def scaled_sum(x, out: pl.Out, scale, **w):
+        for _ in pl.spmd(1):
+            out[:, :] = pl.add(pl.mul(x[:, :], w["a"][:, :]), pl.mul(w["b"][:, :], scale))
+
+    x, a, b = (np.full((4, 8), v, np.float32) for v in (1.0, 2.0, 3.0))
+    out = np.zeros((4, 8), np.float32)
+    scaled_sum(x, out, 2.0, a=a, b=b)
+    assert (out == 8.0).all()
+    f = scaled_sum.compile(x, out, 2.0, b=b, a=a).function
+    assert [p.value.hint for p in f.params] == ["x", "out", "b", "a"]
+
+
+def test_an_entry_with_star_args_is_refused_at_its_definition():
+    @pl.jit
+    def star(*xs):
+        pass
+
+    with pytest.raises(PlTypeError, match=r"cannot take \*args") as e:
+        star(np.zeros((4, 8), np.float32))
+    assert e.value.loc.file.endswith("test_tracer.py")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -44,16 +44,30 @@ class ArgSpec:
     type: Any = None  # TensorType / ScalarType
     direction: str = "in"
     value: Any = None
+    keyword: bool = False  # passed through the entry's **kwargs
 
 
-def _bind(fn: Callable, args: tuple, kwargs: dict) -> list[tuple[str, Any, Any]]:
+def _bind(fn: Callable, args: tuple, kwargs: dict) -> list[tuple[str, Any, Any, bool]]:
+    """(name, value, annotation, is a keyword of **kwargs) per argument, in signature order. A
+    `**kwargs` parameter (a layer's many weights, say) contributes one argument per key, unannotated,
+    in the order the caller passed them."""
     sig = inspect.signature(fn)
     try:
         bound = sig.bind(*args, **kwargs)
     except TypeError as e:
         raise PlTypeError(f"{fn.__name__}(): {e}", user_loc()) from None
     bound.apply_defaults()
-    return [(name, value, _annotation(fn, sig.parameters[name].annotation)) for name, value in bound.arguments.items()]
+    out = []
+    for name, value in bound.arguments.items():
+        param = sig.parameters[name]
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            out += [(key, v, None, True) for key, v in value.items()]
+        elif param.kind is inspect.Parameter.VAR_POSITIONAL:
+            raise PlTypeError(f"{fn.__name__}(*{name}): a @pl.jit entry cannot take *args; name each "
+                              f"parameter or take **{name}", _function_loc(fn))
+        else:
+            out.append((name, value, _annotation(fn, param.annotation), False))
+    return out
 
 
 def _annotation(fn: Callable, annotation: Any) -> Any:
@@ -73,7 +87,12 @@ def _annotation(fn: Callable, annotation: Any) -> Any:
                           _function_loc(fn)) from None
 
 
-def _arg_spec(name: str, value: Any, annotation: Any) -> ArgSpec:
+def _arg_spec(name: str, value: Any, annotation: Any, keyword: bool = False) -> ArgSpec:
+    spec = _positional_spec(name, value, annotation)
+    return replace(spec, keyword=True) if keyword else spec
+
+
+def _positional_spec(name: str, value: Any, annotation: Any) -> ArgSpec:
     spec = spec_of(annotation)
     if isinstance(value, np.ndarray):
         dtype = dtype_of_numpy(value.dtype)
@@ -175,17 +194,20 @@ class JitFunction:
         with B.tracing(b):
             body = Region()
             frame = b.push("func", None, body, loc)
-            params, call_args = [], []
+            params, call_args, call_kwargs = [], [], {}
             for spec in specs:
                 if spec.kind == "const":
-                    call_args.append(spec.value)
-                    continue
-                v = Value(spec.type, spec.name)
-                params.append(Param(v, spec.direction))
-                kind = spec.direction if spec.kind == "tensor" else "scalar"
-                handle = (Tensor if spec.kind == "tensor" else Scalar)(B.Storage(v, frame, kind, loc, spec.name))
-                call_args.append(handle)
-            result = traceable(self.fn)(*call_args)
+                    arg = spec.value
+                else:
+                    v = Value(spec.type, spec.name)
+                    params.append(Param(v, spec.direction))
+                    kind = spec.direction if spec.kind == "tensor" else "scalar"
+                    arg = (Tensor if spec.kind == "tensor" else Scalar)(B.Storage(v, frame, kind, loc, spec.name))
+                if spec.keyword:
+                    call_kwargs[spec.name] = arg
+                else:
+                    call_args.append(arg)
+            result = traceable(self.fn)(*call_args, **call_kwargs)
             outs = () if result is None else result if isinstance(result, tuple) else (result,)
             for o in outs:
                 if not isinstance(o, Traced):
@@ -213,7 +235,7 @@ class Compiled:
 
     def runtime_args(self, args: tuple, kwargs: dict) -> list[Any]:
         bound = _bind(self.fn, args, kwargs)
-        return [v for spec, (_, v, _) in zip(self.specs, bound) if spec.kind != "const"]
+        return [v for spec, (_, v, _, _) in zip(self.specs, bound) if spec.kind != "const"]
 
     def run(self, *args: Any, platform: str | None = None, **kwargs: Any) -> Any:
         from ..sim import run_compiled
