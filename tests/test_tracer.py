@@ -257,3 +257,20 @@ def test_an_entry_with_star_args_is_refused_at_its_definition():
     with pytest.raises(PlTypeError, match=r"cannot take \*args") as e:
         star(np.zeros((4, 8), np.float32))
     assert e.value.loc.file.endswith("test_tracer.py")
+
+
+def test_an_optional_tensor_parameter_may_be_left_out():
+    """`extra: pl.InOut = None`: the trace sees None (one entry serves a layer with and without a cache)."""
+    @pl.jit
+    def maybe_bump(x, out: pl.Out, extra: pl.InOut = None):
+        for _ in pl.spmd(1):
+            out[:, :] = pl.add(x[:, :], 1.0)
+            if extra is not None:
+                extra[:, :] = pl.add(extra[:, :], 1.0)
+
+    x, out, extra = np.zeros((4, 8), np.float32), np.zeros((4, 8), np.float32), np.ones((4, 8), np.float32)
+    maybe_bump(x, out)
+    assert (out == 1.0).all()
+    maybe_bump(x, out, extra)
+    assert (extra == 2.0).all()
+    assert len(maybe_bump.compile(x, out).function.params) == 2

@@ -109,6 +109,8 @@ def _positional_spec(name: str, value: Any, annotation: Any) -> ArgSpec:
             raise PlTypeError(f"output argument '{name}' must be C-contiguous (it is written in place)",
                               user_loc())
         return ArgSpec(name, "tensor", TensorType(tuple(value.shape), dtype), spec.direction)
+    if value is None:  # an optional tensor left out (`cmp_kv: pl.InOut = None`): the trace sees None
+        return ArgSpec(name, "const", value=None)
     if isinstance(spec, TensorSpec):
         raise PlTypeError(f"argument '{name}' is annotated as a tensor but got {type(value).__name__}; "
                           f"pass a numpy array", user_loc())
