@@ -38,3 +38,14 @@ def test_kernel_selects_the_best_visible_positions():
             rest = np.setdiff1d(np.arange(n), picked)
             if len(rest) and len(picked):
                 assert scores[t, picked].min() >= scores[t, rest].max()
+
+
+def test_a_shared_cache_keeps_each_token_inside_its_own_rows():
+    case = next(c for c in I.CASES if c.name == "indexer_paged")
+    inp = case.make_inputs()
+    I.indexer(**inp, cfg=SMALL)
+    for t in range(SMALL.tokens):
+        lo, n, row = int(inp["cmp_base"][t, 0]), int(inp["cmp_len"][t, 0]), inp["topk_idx"][t]
+        picked = row[row >= 0]
+        assert len(picked) == min(n, SMALL.indexer_topk)
+        assert np.all((picked >= lo) & (picked < lo + n))
