@@ -38,6 +38,8 @@ class Step:
     cfg: Config
     start: int          # position of sequence 0's first token; the others are near it (see starts)
     seed: int = 0
+    offsets: tuple = (127, 126, 1, 2)  # first positions modulo 128 of sequences 0, 1, 2, 3 (see starts)
+    spread: bool = True                # sequences 4.. start 128 positions after sequences 0..3
 
     @property
     def per_seq(self) -> int:
@@ -60,10 +62,11 @@ class Step:
         return self.cfg.cmp_history // self.sequences
 
     def starts(self) -> list[int]:
-        """Sequence b starts where (b % 4) makes its group of 128 (and so of 4) close at its first
-        token, at its second, or neither: 127, 126, 1 and 2 modulo 128 past a multiple of 128."""
-        base = self.start - self.start % 128
-        return [base + 128 * (b // 4) + (127, 126, 1, 2)[b % 4] for b in range(self.sequences)]
+        """By default sequence b starts where its group of 128 (and so of 4) closes at its first
+        token (127), at its second (126), at neither with a group of 4 closing at neither (1) or at
+        its second (2). `Step(cfg, 0, offsets=(0,), spread=False)`: every sequence starts now."""
+        base, n = self.start - self.start % 128, len(self.offsets)
+        return [base + (128 * (b // n) if self.spread else 0) + self.offsets[b % n] for b in range(self.sequences)]
 
     def tokens(self) -> list[tuple[int, int]]:
         """(sequence, position) of each token row."""
