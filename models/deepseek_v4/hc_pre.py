@@ -20,6 +20,8 @@ of `COLS`, the split partials added in ascending order, the gates, Sinkhorn, and
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import pto.language as pl
@@ -32,6 +34,11 @@ K_TILE = 512   # matmul K chunk: [24, 512] FP32 of hc_fn is 48 KiB of L0B
 SPLITS = 4     # split-K blocks of the mixes matmul (Flash: 32 chunks of K, 8 per block)
 
 
+def split_count(k_all: int) -> int:
+    """Split-K blocks: at most SPLITS, each the same whole number of K chunks."""
+    return math.gcd(SPLITS, k_all // min(K_TILE, k_all))
+
+
 @pl.jit.inline
 def mix_partials(x_flat, hc_fn, partials, splits):
     """partials [splits * T, mix] FP32: rows s * T .. s * T + T hold split s's x_flat @ hc_fn^T."""
@@ -39,6 +46,7 @@ def mix_partials(x_flat, hc_fn, partials, splits):
     mix = hc_fn.shape[0]
     k = min(K_TILE, k_all)
     per = k_all // k // splits
+    assert per * splits * k == k_all, f"{splits} splits of {k}-wide chunks do not tile K = {k_all}"
     for s in pl.spmd(splits, name_hint="hc_pre_mix"):
         k0 = s * per * k
         acc = pl.matmul(x_flat[0:t_rows, k0:k0 + k], hc_fn[0:mix, k0:k0 + k], b_trans=True, out_dtype=pl.FP32)
@@ -92,7 +100,7 @@ def hc_pre(x_hc, hc_fn, hc_scale, hc_base, x_mixed, post, comb, cfg):
     hc, d = cfg.hc_mult, x_hc.shape[1]
     t_rows, mix = x_hc.shape[0] // hc, hc_fn.shape[0]
     x_flat = pl.reshape(x_hc, [t_rows, hc * d])
-    splits = min(SPLITS, hc * d // min(K_TILE, hc * d))
+    splits = split_count(hc * d)
     partials = pl.create_tensor([splits * t_rows, mix], dtype=pl.FP32)
     mix_partials(x_flat, hc_fn, partials, splits)
     cols = min(COLS, d)
@@ -125,7 +133,7 @@ def _mixes(cfg, x_flat, hc_fn):
     """[T, mix]: the split-K matmul partials added in ascending order, times inv_rms."""
     t_rows, k_all = x_flat.shape
     k = min(K_TILE, k_all)
-    splits = min(SPLITS, k_all // k)
+    splits = split_count(k_all)
     per = k_all // k // splits
     raw = None
     for s in range(splits):
