@@ -147,7 +147,8 @@ def golden_head(qf, cos, sin, cfg):
 
 def golden(x, wq_a, gamma_cq, wq_b, wq_b_scale, wkv, gamma_ckv, rope_cos, rope_sin, q, kv, qr, qr_scale, cfg):
     _, qr_g, scale = golden_qr(x, wq_a, gamma_cq, cfg)
-    acc = (qr_g.astype(np.int64) @ wq_b.astype(np.int64)).astype(F32)    # exact: |acc| < 2**24
+    # the INT32 product, exact in FP64 (BLAS-fast, unlike int64): |acc| <= q_lora * 127**2 < 2**24
+    acc = (qr_g.astype(np.float64) @ wq_b.astype(np.float64)).astype(F32)
     q_full = (acc * scale) * wq_b_scale
     d = cfg.head_dim
     q_out = np.stack([golden_head(q_full[:, h * d:(h + 1) * d], rope_cos, rope_sin, cfg)
