@@ -249,6 +249,19 @@ def test_an_entry_may_take_its_weights_as_keyword_arguments():
     assert [p.value.hint for p in f.params] == ["x", "out", "b", "a"]
 
 
+def test_keyword_only_parameters_are_passed_by_keyword():
+    """`*, cfg, scale`: constants after the star reach the function by name, tensors after **w too."""
+    @pl.jit
+    def scaled(x, out: pl.Out, *, scale, shift, **w):
+        for _ in pl.spmd(1):
+            out[:, :] = pl.add(pl.mul(x[:, :], scale), pl.add(w["bias"][:, :], shift))
+
+    x, bias = np.full((4, 8), 2.0, np.float32), np.full((4, 8), 1.0, np.float32)
+    out = np.zeros((4, 8), np.float32)
+    scaled(x, out, shift=0.5, scale=3.0, bias=bias)
+    assert (out == 7.5).all()
+
+
 def test_an_entry_with_star_args_is_refused_at_its_definition():
     @pl.jit
     def star(*xs):

@@ -48,9 +48,9 @@ class ArgSpec:
 
 
 def _bind(fn: Callable, args: tuple, kwargs: dict) -> list[tuple[str, Any, Any, bool]]:
-    """(name, value, annotation, is a keyword of **kwargs) per argument, in signature order. A
-    `**kwargs` parameter (a layer's many weights, say) contributes one argument per key, unannotated,
-    in the order the caller passed them."""
+    """(name, value, annotation, passed by keyword) per argument, in signature order. A keyword-only
+    parameter is passed by keyword; a `**kwargs` parameter (a layer's many weights, say) contributes
+    one argument per key, unannotated, in the order the caller passed them."""
     sig = inspect.signature(fn)
     try:
         bound = sig.bind(*args, **kwargs)
@@ -66,7 +66,8 @@ def _bind(fn: Callable, args: tuple, kwargs: dict) -> list[tuple[str, Any, Any, 
             raise PlTypeError(f"{fn.__name__}(*{name}): a @pl.jit entry cannot take *args; name each "
                               f"parameter or take **{name}", _function_loc(fn))
         else:
-            out.append((name, value, _annotation(fn, param.annotation), False))
+            keyword_only = param.kind is inspect.Parameter.KEYWORD_ONLY
+            out.append((name, value, _annotation(fn, param.annotation), keyword_only))
     return out
 
 
