@@ -1,0 +1,66 @@
+"""The decode layer (models/deepseek_v4/decode_layer.py): its stages meet through caches written
+and read in the same program, and nothing the author wrote orders them: the compiler's dependency
+analysis of the data-dependent writes must. Poisoning the rows this step writes shows the reads of
+those rows come after the writes; poisoning a row it only reads shows the poison is seen at all."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pto.passes.pipeline import compile_function
+from pto.sim.a2a3sim import Simulation, SimOptions
+
+from models.deepseek_v4.decode_layer_cases import CASES
+
+BY_NAME = {c.name: c for c in CASES}
+
+
+def run(case, poison=None, seed=None):
+    """The case's inputs after one a2a3sim run (ready tasks in the random order of `seed`)."""
+    inp = case.make_inputs()
+    if poison:
+        poison(inp)
+    compiled = case.kernel.compile(**inp, **case.consts)
+    Simulation(compile_function(compiled.function)).run(compiled.runtime_args((), {**inp, **case.consts}),
+                                                          SimOptions(seed=seed, sanitize=seed is None))
+    return inp
+
+
+def written_rows(inp, name):
+    rows = inp[name][:, 0]
+    return rows[rows >= 0]
+
+
+def poison_written(inp):
+    """NaN in every cache row this step writes before attention or the indexer reads it."""
+    inp["kv_cache"][written_rows(inp, "ori_slot")] = np.nan
+    cmp_rows = written_rows(inp, "cmp_slot")
+    assert len(cmp_rows), "the step closes no compressed group: the case tests nothing here"
+    inp["cmp_kv"][cmp_rows] = np.nan
+    inp["idx_k_scale"][0, cmp_rows] = np.nan
+
+
+@pytest.mark.parametrize("name", ["decode_csa_auto_small", "decode_csa_manual_small"])
+def test_rows_written_this_step_are_read_only_after_the_write(name):
+    case = BY_NAME[name]
+    clean = run(case)
+    assert np.isfinite(clean["x_next"]).all()
+    for seed in (None, 0, 1, 2):
+        assert run(case, poison_written, seed)["x_next"].tobytes() == clean["x_next"].tobytes()
+
+
+def test_a_poisoned_row_that_is_only_read_reaches_the_output():
+    case = BY_NAME["decode_csa_auto_small"]
+
+    def poison_window(inp):
+        window = inp["win_idx"][0]
+        old = np.setdiff1d(window[window >= 0], written_rows(inp, "ori_slot"))
+        inp["kv_cache"][old[0]] = np.nan
+
+    assert np.isnan(run(case, poison_window)["x_next"]).any()
+
+
+def test_manual_and_automatic_scopes_compute_the_same_bits():
+    for layer_type in ("swa", "hca", "csa"):
+        auto, manual = (run(BY_NAME[f"decode_{layer_type}_{s}_small"]) for s in ("auto", "manual"))
+        assert auto["x_next"].tobytes() == manual["x_next"].tobytes()
