@@ -33,6 +33,7 @@ ROW_REDUCE = {ops.RowSum: "trowsum", ops.RowMax: "trowmax"}
 EXPAND = {ops.RowExpandSub: "trowexpandsub", ops.RowExpandMul: "trowexpandmul", ops.RowExpandDiv: "trowexpanddiv",
           ops.RowExpandAdd: "trowexpandadd", ops.ColExpandAdd: "tcolexpandadd", ops.ColExpandSub: "tcolexpandsub",
           ops.ColExpandMul: "tcolexpandmul", ops.ColExpandDiv: "tcolexpanddiv"}
+TEXPANDS_INT = {"int32", "int16"}
 BASIC_EXPANDS = {"trowexpandsub", "trowexpandmul", "trowexpanddiv"}
 
 
@@ -394,9 +395,10 @@ class _Emitter:
         self.vector(op, "tcvt", [self.operand(op.src, "vec", op.loc)], attr=f" {{rmode = #pto<round_mode {mode}>}}")
 
     def op_Full(self, op: Op) -> None:
-        if not op.dtype.is_float:
-            raise Unsupported("an integer pl.full", op.loc)
-        c = ops.Const(loc=op.loc, value=float(op.value), dtype=op.dtype)
+        if not op.dtype.is_float and op.dtype.name not in TEXPANDS_INT:
+            raise Unsupported(f"an {op.dtype.name} pl.full (texpands fills f32, f16, i32, i16 tiles on A2/A3)", op.loc)
+        value = float(op.value) if op.dtype.is_float else int(op.value)
+        c = ops.Const(loc=op.loc, value=value, dtype=op.dtype)
         s = self.scalar_const(c)
         dst = self.result_tile(op)
         self.sync(dst, "PIPE_V", write=True)
