@@ -1,0 +1,107 @@
+"""GM views of a PTO-AS kernel: tensor views over the pointer parameters, windows (slices) of them,
+reshapes expressed as new tensor views, and stores (`tstore`) into a window."""
+from __future__ import annotations
+
+from ..ir import ops
+from ..ir.core import Op, Value
+from ..ir.types import TensorType
+from .asm_base import Unsupported
+
+
+class ViewOps:
+    def tensor_view(self, p: Value) -> None:
+        shape = p.type.shape
+        strides = [1] * len(shape)
+        for i in range(len(shape) - 2, -1, -1):
+            strides[i] = strides[i + 1] * shape[i + 1]
+        t = self.d.tensor_view_type.format(rank=len(shape), dims="x".join("?" * len(shape)),
+                                           t=self.elem(p.type.dtype, None))
+        name = self.fresh("tv")
+        dims = ", ".join(self.index_const(s) for s in shape)
+        steps = ", ".join(self.index_const(s) for s in strides)
+        self.line(f"{name} = pto.make_tensor_view {self.names[p]}, shape = [{dims}]{self.d.view_comma} "
+                  f"strides = [{steps}] : {t}")
+        self.tensor_views[p] = name
+        self.views[p] = (p, (0,) * len(shape))
+
+
+    # --- GM views -----------------------------------------------------------------------------
+    def op_Slice(self, op: Op) -> None:
+        if op.src in self.tiles:
+            return self.extract(op)
+        if op.src not in self.views:
+            raise Unsupported("a slice of a value that is neither a tile nor in GM", op.loc)
+        param, base = self.views[op.src]
+        self.views[op.results[0]] = (param, tuple(self.add_index(b, o) for b, o in zip(base, op.offsets)))
+
+    def extract(self, op: Op) -> None:
+        """A window of a tile, copied out (`textract`)."""
+        src = self.tiles[op.src]
+        self.sync(src, "PIPE_V", write=False)
+        dst = self.result_tile(op)
+        self.sync(dst, "PIPE_V", write=True)
+        r, c = (self.index(o) for o in op.offsets)
+        self.line(f"pto.textract ins({src.name}[{r}, {c}] : {src.type}) outs({dst.name} : {dst.type})")
+
+    def op_Reshape(self, op: Op) -> None:
+        """Reshapes of GM expressed here: a whole parameter, or a run of a 1-D parameter as a
+        column or a row (both a new tensor view over the same pointer)."""
+        if op.src not in self.views:
+            raise Unsupported("a reshape of a tile", op.loc)
+        param, base = self.views[op.src]
+        src_shape, new = op.src.type.shape, tuple(op.shape)
+        if src_shape == param.type.shape and all(b == 0 for b in base):
+            self.views[op.results[0]] = (self.reshaped_param(param, new), (0,) * len(new))
+        elif len(param.type.shape) == 1 and len(new) == 2 and 1 in new:
+            column = new[1] == 1
+            view = self.reshaped_param(param, (param.type.shape[0], 1) if column else (1, param.type.shape[0]))
+            self.views[op.results[0]] = (view, (base[0], 0) if column else (0, base[0]))
+        else:
+            raise Unsupported("a reshape of a partial GM window", op.loc)
+
+    def reshaped_param(self, param: Value, shape: tuple) -> Value:
+        alias = Value(TensorType(tuple(shape), param.type.dtype), param.hint)
+        self.names[alias] = self.names[param]
+        self.tensor_view(alias)
+        return alias
+
+    def add_index(self, a, b):
+        if isinstance(a, int) and isinstance(b, int):
+            return a + b
+        if a == 0:
+            return b
+        if b == 0:
+            return a
+        name = self.fresh("i")
+        self.line(f"{name} = arith.addi {self.index(a)}, {self.index(b)} : index")
+        return name
+
+    def window(self, v: Value, shape: tuple, offsets: tuple = ()) -> tuple[str, str]:
+        """A window of GM value `v` (with extra offsets), as (name, type)."""
+        param, base = self.views[v]
+        offs = tuple(self.add_index(b, o) for b, o in zip(base, offsets)) if offsets else base
+        t = self.d.window_type.format(shape="x".join(map(str, shape)), t=self.elem(param.type.dtype, None))
+        tv_type = self.d.tensor_view_type.format(rank=len(param.type.shape), dims="x".join("?" * len(param.type.shape)),
+                                                 t=self.elem(param.type.dtype, None))
+        name = self.fresh("w")
+        self.line(f"{name} = pto.{self.d.view_op} {self.tensor_views[param]}, offsets = "
+                  f"[{', '.join(self.index(o) for o in offs)}], sizes = [{', '.join(self.index_const(s) for s in shape)}]"
+                  f" : {tv_type} -> {t}")
+        return name, t
+
+
+    def op_Assemble(self, op: Op) -> None:
+        if op.dst not in self.views:
+            raise Unsupported("an assemble into a tile (only stores to GM are expressed)", op.loc)
+        src = self.operand(op.src, "vec", op.loc)
+        pipe = "PIPE_FIX" if src.home == "acc" else "PIPE_MTE3"
+        self.sync(src, pipe, write=False)
+        win, wt = self.window(op.dst, op.src.type.shape, op.offsets)
+        self.line(f"pto.tstore ins({src.name} : {src.type}) outs({win} : {wt})")
+        self.views[op.results[0]] = self.views[self.root_view(op.dst)]
+
+    def root_view(self, v: Value) -> Value:
+        while isinstance(v.owner, ops.Slice):
+            v = v.owner.src
+        return v
+
