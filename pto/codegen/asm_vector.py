@@ -9,7 +9,9 @@ from .asm_base import Tile, Unsupported
 
 VECTOR_BINARY = {ops.Add: "tadd", ops.Sub: "tsub", ops.Mul: "tmul", ops.Div: "tdiv", ops.Maximum: "tmax",
                  ops.Minimum: "tmin"}
-VECTOR_SCALAR = {ops.Add: "tadds", ops.Sub: "tsubs", ops.Mul: "tmuls", ops.Div: "tdivs"}
+VECTOR_SCALAR = {ops.Add: "tadds", ops.Sub: "tsubs", ops.Mul: "tmuls", ops.Div: "tdivs", ops.Maximum: "tmaxs",
+                 ops.Minimum: "tmins"}
+COMMUTATIVE = (ops.Add, ops.Mul, ops.Maximum, ops.Minimum)
 VECTOR_UNARY = {ops.Exp: "texp", ops.Log: "tlog", ops.Sqrt: "tsqrt", ops.Rsqrt: "trsqrt", ops.Recip: "trecip",
                 ops.Relu: "trelu", ops.Abs: "tabs", ops.Neg: "tneg"}
 ROW_REDUCE = {ops.RowSum: "trowsum", ops.RowMax: "trowmax"}
@@ -18,8 +20,6 @@ EXPAND = {ops.RowExpandSub: "trowexpandsub", ops.RowExpandMul: "trowexpandmul", 
           ops.ColExpandMul: "tcolexpandmul", ops.ColExpandDiv: "tcolexpanddiv"}
 TEXPANDS_INT = {"int32", "int16"}
 BASIC_EXPANDS = {"trowexpandsub", "trowexpandmul", "trowexpanddiv"}
-
-
 
 class VectorOps:
     def vector(self, op: Op, mnemonic: str, srcs: list[Tile], scalar: str | None = None,
@@ -30,7 +30,9 @@ class VectorOps:
         self.sync(dst, "PIPE_V", write=True)
         names = [s.name for s in srcs] + ([scalar] if scalar else [])
         types = [s.type for s in srcs] + ([scalar_type] if scalar_type else [])
-        if split:
+        if scalar and mnemonic in self.d.untyped_scalar:  # 0.1.1: ins(%a : Ta, %s), the scalar f32
+            ins = f"{srcs[0].name} : {srcs[0].type}, {scalar}"
+        elif split:
             ins = ", ".join(f"{n} : {t}" for n, t in zip(names, types))
         else:
             ins = f"{', '.join(names)}{attr} : {', '.join(types)}"
@@ -38,10 +40,14 @@ class VectorOps:
 
     def vector_binary(self, op: Op) -> None:
         lhs, rhs = op.lhs, op.rhs
+        if isinstance(lhs.type, ScalarType) and isinstance(op, COMMUTATIVE):
+            lhs, rhs = rhs, lhs  # s op x == x op s, bit for bit
         if isinstance(rhs.type, ScalarType):
             mnemonic = VECTOR_SCALAR.get(type(op))
             if mnemonic is None:
                 raise Unsupported(f"{op.name} of a tile and a scalar", op.loc)
+            if mnemonic in self.d.broken_ops:
+                raise Unsupported(f"{op.name} of a tile and a scalar: {mnemonic} {self.d.broken_ops[mnemonic]}", op.loc)
             return self.vector(op, mnemonic, [self.operand(lhs, "vec", op.loc)], self.names[rhs],
                                self.elem(rhs.type.dtype, op.loc))
         if isinstance(lhs.type, ScalarType):

@@ -30,7 +30,8 @@ _ELEM = re.compile(r"dtype=(\w+)")
 
 BINARY = {"tadd": ops.Add, "tsub": ops.Sub, "tmul": ops.Mul, "tdiv": ops.Div, "tmax": ops.Maximum,
           "tmin": ops.Minimum}
-SCALAR = {"tadds": ops.Add, "tsubs": ops.Sub, "tmuls": ops.Mul, "tdivs": ops.Div}
+SCALAR = {"tadds": ops.Add, "tsubs": ops.Sub, "tmuls": ops.Mul, "tdivs": ops.Div, "tmaxs": ops.Maximum,
+          "tmins": ops.Minimum}
 UNARY = {"texp": ops.Exp, "tlog": ops.Log, "tsqrt": ops.Sqrt, "trsqrt": ops.Rsqrt, "trecip": ops.Recip,
          "trelu": ops.Relu, "tabs": ops.Abs, "tneg": ops.Neg}
 REDUCE = {"trowsum": ops.RowSum, "trowmax": ops.RowMax}

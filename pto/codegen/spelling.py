@@ -26,6 +26,8 @@ class Dialect:
     # broadcast ops beyond trowexpand{sub,mul,div} / tcolexpand / trowexpand
     more_expands: frozenset = frozenset({"trowexpandadd", "tcolexpandadd", "tcolexpandsub", "tcolexpandmul",
                                          "tcolexpanddiv"})
+    untyped_scalar: frozenset = frozenset()  # tile-scalar ops written ins(%a : Ta, %s)
+    broken_ops: dict = field(default_factory=dict)  # mnemonic -> why the dialect's tool cannot take it
 
 
 CURRENT = Dialect(
@@ -38,7 +40,8 @@ V0_1_1 = Dialect(
     tensor_view_type="!pto.tensor_view<{rank}x{t}>", view_comma="",
     split_binary=frozenset({"tmul", "tmax", "tmin"}), reduction_tmp=False,
     dtypes=frozenset({"f32", "f16", "i32"}), index_ops=frozenset({"addi", "muli"}), cross_core=False,
-    more_expands=frozenset(),
+    more_expands=frozenset(), untyped_scalar=frozenset({"tmaxs", "tmins"}),
+    broken_ops={"tmaxs": "crashes ptoas 0.1.1 (rc 134)"},
 )
 
 DIALECTS = {d.name: d for d in (CURRENT, V0_1_1)}
