@@ -24,7 +24,6 @@ class ViewOps:
         self.tensor_views[p] = name
         self.views[p] = (p, (0,) * len(shape))
 
-
     # --- GM views -----------------------------------------------------------------------------
     def op_Slice(self, op: Op) -> None:
         if op.src in self.tiles:
@@ -44,20 +43,49 @@ class ViewOps:
         self.line(f"pto.textract ins({src.name}[{r}, {c}] : {src.type}) outs({dst.name} : {dst.type})")
 
     def op_Reshape(self, op: Op) -> None:
-        """Reshapes of GM expressed here: a whole parameter, or a run of a 1-D parameter as a
-        column or a row (both a new tensor view over the same pointer)."""
+        """A reshape of GM is a new tensor view over the same pointer: of the whole parameter, or
+        of a window contiguous in memory (rows of full width, or a run of one row) as a column
+        [n, 1], a row [1, n], or [a, b] when the window starts at a multiple of b elements."""
         if op.src not in self.views:
             raise Unsupported("a reshape of a tile", op.loc)
         param, base = self.views[op.src]
         src_shape, new = op.src.type.shape, tuple(op.shape)
-        if src_shape == param.type.shape and all(b == 0 for b in base):
+        total = _size(param.type.shape)
+        if _size(src_shape) == total and all(b == 0 for b in base):
             self.views[op.results[0]] = (self.reshaped_param(param, new), (0,) * len(new))
-        elif len(param.type.shape) == 1 and len(new) == 2 and 1 in new:
-            column = new[1] == 1
-            view = self.reshaped_param(param, (param.type.shape[0], 1) if column else (1, param.type.shape[0]))
-            self.views[op.results[0]] = (view, (base[0], 0) if column else (0, base[0]))
+            return
+        if len(new) != 2 or not _contiguous(src_shape, param.type.shape):
+            raise Unsupported("a reshape of a GM window that is not contiguous in memory", op.loc)
+        strides = _strides(param.type.shape)
+        if new[1] == 1 or new[0] != 1:
+            row = self.scaled_offset(base, strides, new[1])
+            if row is None:
+                raise Unsupported(f"a reshape of a GM window into rows of {new[1]} that does not start "
+                                  "at a row boundary", op.loc)
+            self.views[op.results[0]] = (self.reshaped_param(param, (total // new[1], new[1])), (row, 0))
         else:
-            raise Unsupported("a reshape of a partial GM window", op.loc)
+            flat = self.scaled_offset(base, strides, 1)
+            self.views[op.results[0]] = (self.reshaped_param(param, (1, total)), (0, flat))
+
+    def scaled_offset(self, base: tuple, strides: list, b: int):
+        """The flat element offset of `base` divided by `b`, as an index, or None when it is not
+        provably a multiple of b (every dynamic offset's stride and every static term must be)."""
+        if any(not isinstance(o, int) and st % b for o, st in zip(base, strides)):
+            return None
+        static = sum(o * st for o, st in zip(base, strides) if isinstance(o, int))
+        if static % b:
+            return None
+        offset = static // b
+        for o, st in zip(base, strides):
+            if not isinstance(o, int):
+                term = o if st == b else self.mul_index(o, st // b)
+                offset = self.add_index(offset, term)
+        return offset
+
+    def mul_index(self, a, n: int) -> str:
+        name = self.fresh("i")
+        self.line(f"{name} = arith.muli {self.index(a)}, {self.index_const(n)} : index")
+        return name
 
     def reshaped_param(self, param: Value, shape: tuple) -> Value:
         alias = Value(TensorType(tuple(shape), param.type.dtype), param.hint)
@@ -89,7 +117,6 @@ class ViewOps:
                   f" : {tv_type} -> {t}")
         return name, t
 
-
     def op_Assemble(self, op: Op) -> None:
         if op.dst not in self.views:
             raise Unsupported("an assemble into a tile (only stores to GM are expressed)", op.loc)
@@ -98,10 +125,29 @@ class ViewOps:
         self.sync(src, pipe, write=False)
         win, wt = self.window(op.dst, op.src.type.shape, op.offsets)
         self.line(f"pto.tstore ins({src.name} : {src.type}) outs({win} : {wt})")
-        self.views[op.results[0]] = self.views[self.root_view(op.dst)]
+        self.views[op.results[0]] = self.views[self.root_view(op.dst, op.results[0].type)]
 
-    def root_view(self, v: Value) -> Value:
-        while isinstance(v.owner, ops.Slice):
+    def root_view(self, v: Value, t) -> Value:
+        """The whole GM value (of type `t`) a window was cut from, through slices and reshapes."""
+        while isinstance(v.owner, (ops.Slice, ops.Reshape)) and v.type != t:
             v = v.owner.src
         return v
+
+
+def _size(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _strides(shape) -> list:
+    return [_size(shape[i + 1:]) for i in range(len(shape))]
+
+
+def _contiguous(window: tuple, whole: tuple) -> bool:
+    """A row-major window is one run of memory when, after its first dimension longer than 1,
+    every dimension is whole."""
+    k = next((i for i, n in enumerate(window) if n != 1), len(window))
+    return all(w == p for w, p in zip(window[k + 1:], whole[k + 1:]))
 

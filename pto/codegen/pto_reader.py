@@ -280,9 +280,22 @@ class _Reader:
         return list(names)
 
     def windows_param(self, stmts: list, window: str) -> str:
-        """The parameter a window (made in this loop body) views."""
+        """The parameter a window (made in this loop body) views, through its tensor view (made
+        before the loop or in the body: a reshape is a new view)."""
+        rhs = self.defined_in(stmts, window)
+        if rhs is None:
+            raise PtoReadError(f"the window {window} is not defined in the loop body")
+        tv = str(rhs.children[1])
+        if tv in self.views:
+            return self.views[tv][0]
+        view = self.defined_in(stmts, tv)
+        if view is None or view.data != "tensor_view":
+            raise PtoReadError(f"the tensor view {tv} is not defined")
+        return str(view.children[0])
+
+    def defined_in(self, stmts: list, name: str) -> Tree | None:
         for s in stmts:
             for node in s.iter_subtrees_topdown():
-                if node.data == "assign" and str(node.children[0]) == window:
-                    return self.views[str(node.children[1].children[1])][0]
-        raise PtoReadError(f"the window {window} is not defined in the loop body")
+                if node.data == "assign" and str(node.children[0]) == name:
+                    return node.children[1]
+        return None

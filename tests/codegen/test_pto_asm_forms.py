@@ -68,3 +68,31 @@ def test_tile_scalar_max_and_min(ptoas):
     assert "pto.tmins ins(" in texts["clamp_lo"] and "pto.tmins" in texts["clamp_lo@0.1.1"]
     assert "pto.tmaxs ins(" in texts["clamp_hi"]
     assert texts["clamp_hi@0.1.1"].startswith("unsupported:") and "rc 134" in texts["clamp_hi@0.1.1"]
+
+
+def test_reshapes_of_contiguous_gm_windows(ptoas):
+    """A row of a 2-D parameter read as a column, and full rows read as [4, 32], are windows of a
+    new tensor view over the same pointer; a run that starts inside a row of the new shape is not."""
+
+    @pl.jit
+    def regroup(w: pl.Tensor[[4, 16], pl.FP32], x: pl.Tensor[[8, 16], pl.FP32],
+                y: pl.Out[pl.Tensor[[16, 16], pl.FP32]], z: pl.Out[pl.Tensor[[4, 32], pl.FP32]]):
+        for t in pl.spmd(4, name_hint="col"):
+            y[:, t * 4:t * 4 + 4] = pl.row_expand(pl.full([16, 4], dtype=pl.FP32, value=0.0),
+                                                  pl.reshape(w[t:t + 1, :], [16, 1]))
+        with pl.at(name_hint="rows"):
+            z[:, :] = pl.add(pl.reshape(x[0:8, :], [4, 32]), pl.reshape(x[0:8, :], [4, 32]))
+
+    w = np.arange(64, dtype=np.float32).reshape(4, 16)
+    x = np.arange(128, dtype=np.float32).reshape(8, 16) / 7
+    texts = check_forms(regroup, [w, x, np.zeros((16, 16), np.float32), np.zeros((4, 32), np.float32)], ptoas)
+    assert "pto.tload" in texts["col@0.1.1"] and "pto.tload" in texts["rows@0.1.1"]
+
+    @pl.jit
+    def skewed(x: pl.Tensor[[8, 16], pl.FP32], z: pl.Out[pl.Tensor[[2, 4], pl.FP32]]):
+        with pl.at(name_hint="skewed"):
+            z[:, :] = pl.reshape(x[0:1, 2:10], [2, 4])  # starts 2 elements into a row of 4
+
+    program = compile_function(skewed.compile(x, np.zeros((2, 4), np.float32)).function).program
+    with pytest.raises(Unsupported, match="row boundary"):
+        emit_kernel(kernel_functions(program)[0], CURRENT)
