@@ -30,7 +30,6 @@ class Tile:
     reader: str | None = None  # the pipe that last read it
 
 
-
 class EmitterBase:
     def __init__(self, f: Function, d: Dialect):
         self.f, self.d = f, d
@@ -44,6 +43,12 @@ class EmitterBase:
         self.tensor_views: dict[Value, str] = {}
         self.count = 0
         self.depth = 2
+        self._uses: dict | None = None
+        self.zeros: set[Value] = set()  # pl.full(0) values that only seed matmul_acc accumulators
+        self.first_pass: set[Value] = set()  # accumulators in a loop's peeled first iteration
+        self.carried_acc: set[Value] = set()  # loop-carried accumulators, updated in place
+        self.recording: list | None = None  # tiles the peeled first iteration allocates ...
+        self.replay: list = []  # ... which the loop after it reuses in the same order
 
     # --- text ---------------------------------------------------------------------------------
     def fresh(self, hint: str = "v") -> str:
@@ -93,9 +98,17 @@ class EmitterBase:
         rows, cols = t.shape
         text = (f"!pto.tile_buf<loc={key or self.d.ub}, dtype={self.elem(t.dtype, loc)}, rows={rows}, cols={cols}, "
                 f"v_row={rows}, v_col={cols}, blayout={blayout}, slayout={slayout}, fractal={fractal}, pad=0>")
+        if self.replay:
+            tile = self.replay.pop(0)
+            if tile.type == self.alias(text, "tb"):
+                self.tiles[v] = tile
+                return tile
+            self.replay = []
         tile = Tile(self.fresh("t"), self.alias(text, "tb"), home)
         self.line(f"{tile.name} = pto.alloc_tile : {tile.type}")
         self.tiles[v] = tile
+        if self.recording is not None:
+            self.recording.append(tile)
         return tile
 
     def operand(self, v: Value, home: str, loc: Loc | None) -> Tile:
@@ -128,8 +141,9 @@ class EmitterBase:
         tile = self.tile(op.results[0], home, op.loc)
         return tile
 
-
     def copy(self, src: Tile, dst: Tile) -> None:
+        if "acc" in (src.home, dst.home):
+            raise Unsupported("a loop carrying an L0C tile it does not accumulate into (tmov has no acc -> acc form)")
         self.sync(src, "PIPE_V", write=False)
         self.sync(dst, "PIPE_V", write=True)
         self.line(f"pto.tmov ins({src.name} : {src.type}) outs({dst.name} : {dst.type})")

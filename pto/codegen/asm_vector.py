@@ -99,6 +99,9 @@ class VectorOps:
         self.vector(op, "tcvt", [self.operand(op.src, "vec", op.loc)], attr=f" {{rmode = #pto<round_mode {mode}>}}")
 
     def op_Full(self, op: Op) -> None:
+        if op.value == 0 and self.seeds_accumulators(op.results[0]):
+            self.zeros.add(op.results[0])  # the first product replaces it (tmatmul, not tmatmul.acc)
+            return
         if not op.dtype.is_float and op.dtype.name not in TEXPANDS_INT:
             raise Unsupported(f"an {op.dtype.name} pl.full (texpands fills f32, f16, i32, i16 tiles on A2/A3)", op.loc)
         value = float(op.value) if op.dtype.is_float else int(op.value)

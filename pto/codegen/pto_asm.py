@@ -79,33 +79,77 @@ class _Emitter(ScalarOps, ViewOps, VectorOps, CubeOps, EmitterBase):
 
     def op_ForLoop(self, op: Op) -> None:
         body = op.regions[0]
-        carried = []
-        for arg, init in zip(body.args[1:], op.init):
-            if isinstance(arg.type, ScalarType):
-                raise Unsupported("a loop-carried scalar (scf.for has no iter_args here)", op.loc)
-            if init in self.views:  # a GM buffer threaded through the loop: nothing to carry
-                self.views[arg] = self.views[init]
-                continue
-            src = self.operand(init, "vec", op.loc)
-            buf = self.tile(arg, src.home, op.loc)
-            self.copy(src, buf)
-            carried.append((arg, buf))
-        iv = self.fresh("i")
-        self.names[body.args[0]] = iv
-        self.line("pto.barrier #pto.pipe<PIPE_ALL>")
-        self.line(f"scf.for {iv} = {self.index(op.start)} to {self.index(op.stop)} step {self.index(op.step)} {{")
-        self.depth += 1
-        self.region(body)
-        for (arg, buf), y in zip(carried, [v for a, v in zip(body.args[1:], body.ops[-1].values) if a not in self.views]):
-            self.copy(self.operand(y, buf.home, op.loc), buf)
-        self.line("pto.barrier #pto.pipe<PIPE_ALL>")
-        self.depth -= 1
-        self.line("}")
+        carried, zero = self.loop_carried(op)
+        start = op.start
+        if zero:
+            start = self.peel_first_iteration(op, carried, zero)
+        if start is not None:
+            iv = self.fresh("i")
+            self.names[body.args[0]] = iv
+            self.line("pto.barrier #pto.pipe<PIPE_ALL>")
+            self.line(f"scf.for {iv} = {self.index(start)} to {self.index(op.stop)} step {self.index(op.step)} {{")
+            self.depth += 1
+            self.loop_body(op, carried)
+            self.depth -= 1
+            self.line("}")
+        self.replay = []
         for r, arg in zip(op.results, body.args[1:]):
             if arg in self.views:
                 self.views[r] = self.views[arg]
             else:
                 self.tiles[r] = self.tiles[arg]
+
+    def loop_carried(self, op: Op) -> tuple[list, set]:
+        """The tile buffers a loop carries ((arg, buffer) pairs copied each iteration), and the
+        accumulators that start at zero. GM buffers are threaded through as views; an accumulator
+        updated in place keeps its L0C buffer (the initial one's, when nothing else reads it)."""
+        body, carried, zero = op.regions[0], [], set()
+        for i, (arg, init) in enumerate(zip(body.args[1:], op.init)):
+            if isinstance(arg.type, ScalarType):
+                raise Unsupported("a loop-carried scalar (scf.for has no iter_args here)", op.loc)
+            if init in self.views:  # a GM buffer threaded through the loop: nothing to carry
+                self.views[arg] = self.views[init]
+            elif self.accumulates_in_place(op, i) and (init in self.zeros or self.sole_acc(init, op)):
+                self.carried_acc.add(arg)
+                if init in self.zeros:
+                    zero.add(arg)
+                    self.tile(arg, "acc", op.loc)
+                else:
+                    self.tiles[arg] = self.tiles[init]
+            else:
+                src = self.operand(init, "vec", op.loc)
+                buf = self.tile(arg, src.home, op.loc)
+                self.copy(src, buf)
+                carried.append((arg, buf))
+        return carried, zero
+
+    def sole_acc(self, init, loop: Op) -> bool:
+        return init in self.tiles and self.tiles[init].home == "acc" and self.uses(init) == [loop]
+
+    def loop_body(self, op: Op, carried: list) -> None:
+        body = op.regions[0]
+        self.region(body)
+        yields = dict(zip(body.args[1:], body.ops[-1].values))
+        for arg, buf in carried:
+            self.copy(self.operand(yields[arg], buf.home, op.loc), buf)
+        self.line("pto.barrier #pto.pipe<PIPE_ALL>")
+
+    def peel_first_iteration(self, op: Op, carried: list, zero: set):
+        """Emit the first iteration on its own, its accumulators starting with a plain tmatmul
+        (nothing can zero L0C but the cube). Returns the start of the remaining loop, or None.
+        The remaining loop reuses the first iteration's tiles (ptoas plans no reuse itself)."""
+        if not all(isinstance(x, int) for x in (op.start, op.stop, op.step)) or op.stop <= op.start:
+            raise Unsupported("a loop accumulating into a zero matmul_acc accumulator whose trip count is "
+                              "not known to be positive (its first iteration is peeled)", op.loc)
+        if self.recording is not None or self.replay:
+            raise Unsupported("nested loops that each start a zero matmul_acc accumulator", op.loc)
+        self.names[op.regions[0].args[0]] = self.index_const(op.start)
+        self.line("pto.barrier #pto.pipe<PIPE_ALL>")
+        self.first_pass, self.recording = zero, []
+        self.loop_body(op, carried)
+        self.replay, self.recording, self.first_pass = self.recording, None, set()
+        nxt = op.start + op.step
+        return nxt if nxt < op.stop else None
 
     # --- the cube <-> vector pipe of a split mixed kernel -------------------------------------------
     def op_TPush(self, op: Op) -> None:

@@ -96,3 +96,29 @@ def test_reshapes_of_contiguous_gm_windows(ptoas):
     program = compile_function(skewed.compile(x, np.zeros((2, 4), np.float32)).function).program
     with pytest.raises(Unsupported, match="row boundary"):
         emit_kernel(kernel_functions(program)[0], CURRENT)
+
+
+def test_zero_accumulator_loop_is_peeled(ptoas):
+    """acc = 0; for k: acc = matmul_acc(acc, ...): the first iteration is a plain tmatmul into the
+    accumulator's L0C buffer (nothing zeroes L0C), the rest accumulate in place in a loop that
+    reuses the first iteration's tiles."""
+
+    @pl.jit
+    def kloop(a: pl.Tensor[[16, 96], pl.FP32], b: pl.Tensor[[96, 16], pl.FP32],
+              c: pl.Out[pl.Tensor[[16, 16], pl.FP32]]):
+        with pl.at(name_hint="kloop"):
+            acc = pl.full([16, 16], dtype=pl.FP32, value=0.0)
+            for k in pl.range(3):
+                acc = pl.matmul_acc(acc, a[:, k * 32:k * 32 + 32], b[k * 32:k * 32 + 32, :])
+            c[:, :] = acc
+
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(-4, 5, (16, 96)).astype(np.float32), rng.integers(-4, 5, (96, 16)).astype(np.float32)
+    texts = check_forms(kloop, [a, b, np.zeros((16, 16), np.float32)], ptoas)
+    (text,) = (t for k, t in texts.items() if "@" not in k)
+    assert text.count("pto.tmatmul ins(") == 1 and text.count("pto.tmatmul.acc ins(") == 1
+    assert text.index("pto.tmatmul ins(") < text.index("scf.for") < text.index("pto.tmatmul.acc")
+    assert " = %c1 to %c3 step %c1 {" in text  # the loop starts at the second iteration
+    acc = text.split("pto.tmatmul.acc ins(")[1].split(",")[0]
+    assert f"outs({acc} :" in text.split("pto.tmatmul.acc ins(")[1]  # in place
+    assert text.count("pto.alloc_tile") == 5  # acc, and L1 + L0 tiles of each operand, once
