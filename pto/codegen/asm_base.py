@@ -49,6 +49,7 @@ class EmitterBase:
         self.carried_acc: set[Value] = set()  # loop-carried accumulators, updated in place
         self.recording: list | None = None  # tiles the peeled first iteration allocates ...
         self.replay: list = []  # ... which the loop after it reuses in the same order
+        self.gm_stored: dict[str, tuple[str, set]] = {}  # pointer -> (pipe of its last store, pipes since ordered)
 
     # --- text ---------------------------------------------------------------------------------
     def fresh(self, hint: str = "v") -> str:
@@ -119,10 +120,19 @@ class EmitterBase:
             raise Unsupported(f"operand {v.hint or ''} is neither a tile nor a GM window", loc)
         tile = self.tile(v, home, loc)
         win, wt = self.window(v, v.type.shape)
+        self.order_after_stores(self.views[v][0], "PIPE_MTE2")
         self.sync(tile, "PIPE_MTE2", write=True)
         self.line(f"pto.tload ins({win} : {wt}) outs({tile.name} : {tile.type})")
         del self.tiles[v]  # a later use of the window loads it again (its contents may change)
         return tile
+
+    def order_after_stores(self, param: Value, pipe: str) -> None:
+        """A read of GM this kernel stored to waits for the store's pipe (MTE3 or FIX) first."""
+        stored = self.gm_stored.get(self.names[param])
+        if stored and pipe not in stored[1] and stored[0] != pipe:
+            self.line(f"pto.set_flag[<{stored[0]}>, <{pipe}>, <EVENT_ID0>]")
+            self.line(f"pto.wait_flag[<{stored[0]}>, <{pipe}>, <EVENT_ID0>]")
+            stored[1].add(pipe)
 
     def sync(self, tile: Tile, pipe: str, write: bool) -> None:
         """Wait for the pipe that last wrote `tile` (and, before a write, the one still reading it)."""

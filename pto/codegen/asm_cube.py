@@ -81,6 +81,7 @@ class CubeOps:
                 raise Unsupported("a transposed matmul operand that is not in GM", loc)
             staged = self.tile(Value(TensorType(v.type.shape[::-1], v.type.dtype), v.hint), "mat_t", loc)
             win, wt = self.window(v, v.type.shape)
+            self.order_after_stores(self.views[v][0], "PIPE_MTE2")
             self.sync(staged, "PIPE_MTE2", write=True)
             self.line(f"pto.tload ins({win} : {wt}) outs({staged.name} : {staged.type})")
         else:

@@ -60,3 +60,31 @@ class ScalarOps:
         self.index_binary(op, "remsi")
 
     op_Div = op_Maximum = op_Minimum = lambda self, op: self.vector_binary(op)
+
+    def op_Read(self, op: Op) -> None:
+        """One element of GM (`pto.load_scalar` at its flat offset); an integer becomes an index.
+        Not in the 0.1.1 dialect."""
+        if not self.d.load_scalar:
+            raise Unsupported(f"a scalar read of GM (pl.read) in the {self.d.name} dialect", op.loc)
+        if op.src not in self.views:
+            raise Unsupported("a scalar read of a tile (pl.read of a value not in GM)", op.loc)
+        param, base = self.views[op.src]
+        shape = param.type.shape
+        flat = 0
+        for i, (b, o) in enumerate(zip(base, op.offsets)):
+            stride = 1
+            for n in shape[i + 1:]:
+                stride *= n
+            term = self.add_index(b, o)
+            if stride != 1 and term != 0:
+                term = term * stride if isinstance(term, int) else self.mul_index(term, stride)
+            flat = self.add_index(flat, term)
+        t = self.elem(op.results[0].type.dtype, op.loc)
+        self.order_after_stores(param, "PIPE_S")
+        name = self.fresh("s")
+        self.line(f"{name} = pto.load_scalar {self.names[param]}[{self.index(flat)}] : !pto.ptr<{t}> -> {t}")
+        if t.startswith("i"):
+            cast = self.fresh("i")
+            self.line(f"{cast} = arith.index_cast {name} : {t} to index")
+            name = cast
+        self.names[op.results[0]] = name

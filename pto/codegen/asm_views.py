@@ -125,6 +125,7 @@ class ViewOps:
         self.sync(src, pipe, write=False)
         win, wt = self.window(op.dst, op.src.type.shape, op.offsets)
         self.line(f"pto.tstore ins({src.name} : {src.type}) outs({win} : {wt})")
+        self.gm_stored[self.names[self.views[op.dst][0]]] = (pipe, set())
         self.views[op.results[0]] = self.views[self.root_view(op.dst, op.results[0].type)]
 
     def root_view(self, v: Value, t) -> Value:

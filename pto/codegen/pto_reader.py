@@ -163,6 +163,16 @@ class _Reader:
         self.windows[name] = (self.views[tv][0], view)
         return view
 
+    def r_load_scalar(self, t: Tree, name: str) -> Value:
+        """One element of a parameter's current value, at a flat offset."""
+        base, flat = self.env[str(t.children[0])], self.env[str(t.children[1])]
+        total = 1
+        for n in base.type.shape:
+            total *= n
+        row = base if base.type.shape == (total,) else self.emit(ops.Reshape, src=base, shape=(total,))
+        offset = flat.owner.value if isinstance(flat.owner, ops.Const) else flat
+        return self.emit(ops.Read, src=row, offsets=(offset,))
+
     def r_alloc(self, t: Tree, name: str) -> Value:
         return None  # bound by the first op writing it
 

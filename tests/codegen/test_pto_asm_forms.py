@@ -122,3 +122,23 @@ def test_zero_accumulator_loop_is_peeled(ptoas):
     acc = text.split("pto.tmatmul.acc ins(")[1].split(",")[0]
     assert f"outs({acc} :" in text.split("pto.tmatmul.acc ins(")[1]  # in place
     assert text.count("pto.alloc_tile") == 5  # acc, and L1 + L0 tiles of each operand, once
+
+
+def test_scalar_read_of_gm_waits_for_the_store_before_it(ptoas):
+    """pl.read is pto.load_scalar at the flat offset (current spelling only); a read of GM the
+    kernel stored to waits for the store's pipe first."""
+
+    @pl.jit
+    def rd(x: pl.Tensor[[8, 16], pl.FP32], y: pl.Out[pl.Tensor[[8, 16], pl.FP32]],
+           z: pl.Out[pl.Tensor[[8, 16], pl.FP32]]):
+        with pl.at(name_hint="rd"):
+            y[:, :] = pl.mul(x[:, :], 2.0)
+            z[:, :] = pl.add(x[:, :], pl.read(y, [3, 5]))
+
+    x = np.arange(128, dtype=np.float32).reshape(8, 16)
+    texts = check_forms(rd, [x, np.zeros_like(x), np.zeros_like(x)], ptoas)
+    (name,) = (k for k in texts if "@" not in k)
+    text = texts[name]
+    assert "pto.load_scalar %y[%c53] : !pto.ptr<f32> -> f32" in text
+    assert text.index("pto.tstore") < text.index("set_flag[<PIPE_MTE3>, <PIPE_S>") < text.index("pto.load_scalar")
+    assert texts[name + "@0.1.1"] == "unsupported: a scalar read of GM (pl.read) in the 0.1.1 dialect"
