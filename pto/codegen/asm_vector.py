@@ -63,6 +63,10 @@ class VectorOps:
 
     op_Exp = op_Log = op_Sqrt = op_Rsqrt = op_Recip = op_Relu = op_Abs = op_Neg = _unary
 
+    def op_Sigmoid(self, op: Op) -> None:
+        raise Unsupported("pl.sigmoid: PTO-AS has no sigmoid tile op, and 1 / (1 + exp(-x)) from tile ops "
+                          "rounds at every step where pl.sigmoid rounds once (not bitwise the same)", op.loc)
+
     def _row_reduce(self, op: Op) -> None:
         if type(op) not in ROW_REDUCE:
             raise Unsupported(f"{op.name} has no PTO-AS tile op here", op.loc)

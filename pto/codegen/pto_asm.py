@@ -10,10 +10,13 @@ asm_base): every tensor parameter is a `!pto.ptr` with a row-major tensor view; 
 window; tiles are allocated once each (no reuse: ptoas plans addresses and checks capacity).
 Vector tiles live in the dialect's UB, matmul operands are loaded into L1 (`mat`) and moved to
 L0A/L0B, results accumulate in L0C. A loop carries a tile in its own buffer: the initial value
-and each iteration's new value are copied into it (scf.for has no iter_args in 0.1.1).
+and each iteration's new value are copied into it (scf.for has no iter_args in 0.1.1); an L0C
+accumulator is updated in place instead, and when it starts as a pl.full of 0 the loop's first
+iteration is peeled so it can start with a plain tmatmul (nothing else writes L0C).
 Synchronization is explicit: before an op reads a tile another pipe wrote (or writes a tile
-another pipe still reads), `set_flag`/`wait_flag` between the two pipes; a loop body ends with a
-full barrier so iterations do not overlap.
+another pipe still reads), `set_flag`/`wait_flag` between the two pipes; a read of GM the
+kernel stored to waits for the store's pipe; a loop body ends with a full barrier so iterations
+do not overlap.
 """
 from __future__ import annotations
 
