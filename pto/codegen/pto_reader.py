@@ -30,7 +30,8 @@ _ELEM = re.compile(r"dtype=(\w+)")
 
 BINARY = {"tadd": ops.Add, "tsub": ops.Sub, "tmul": ops.Mul, "tdiv": ops.Div, "tmax": ops.Maximum,
           "tmin": ops.Minimum}
-SCALAR = {"tadds": ops.Add, "tsubs": ops.Sub, "tmuls": ops.Mul, "tdivs": ops.Div}
+SCALAR = {"tadds": ops.Add, "tsubs": ops.Sub, "tmuls": ops.Mul, "tdivs": ops.Div, "tmaxs": ops.Maximum,
+          "tmins": ops.Minimum}
 UNARY = {"texp": ops.Exp, "tlog": ops.Log, "tsqrt": ops.Sqrt, "trsqrt": ops.Rsqrt, "trecip": ops.Recip,
          "trelu": ops.Relu, "tabs": ops.Abs, "tneg": ops.Neg}
 REDUCE = {"trowsum": ops.RowSum, "trowmax": ops.RowMax}
@@ -162,6 +163,16 @@ class _Reader:
         self.windows[name] = (self.views[tv][0], view)
         return view
 
+    def r_load_scalar(self, t: Tree, name: str) -> Value:
+        """One element of a parameter's current value, at a flat offset."""
+        base, flat = self.env[str(t.children[0])], self.env[str(t.children[1])]
+        total = 1
+        for n in base.type.shape:
+            total *= n
+        row = base if base.type.shape == (total,) else self.emit(ops.Reshape, src=base, shape=(total,))
+        offset = flat.owner.value if isinstance(flat.owner, ops.Const) else flat
+        return self.emit(ops.Read, src=row, offsets=(offset,))
+
     def r_alloc(self, t: Tree, name: str) -> Value:
         return None  # bound by the first op writing it
 
@@ -279,9 +290,22 @@ class _Reader:
         return list(names)
 
     def windows_param(self, stmts: list, window: str) -> str:
-        """The parameter a window (made in this loop body) views."""
+        """The parameter a window (made in this loop body) views, through its tensor view (made
+        before the loop or in the body: a reshape is a new view)."""
+        rhs = self.defined_in(stmts, window)
+        if rhs is None:
+            raise PtoReadError(f"the window {window} is not defined in the loop body")
+        tv = str(rhs.children[1])
+        if tv in self.views:
+            return self.views[tv][0]
+        view = self.defined_in(stmts, tv)
+        if view is None or view.data != "tensor_view":
+            raise PtoReadError(f"the tensor view {tv} is not defined")
+        return str(view.children[0])
+
+    def defined_in(self, stmts: list, name: str) -> Tree | None:
         for s in stmts:
             for node in s.iter_subtrees_topdown():
-                if node.data == "assign" and str(node.children[0]) == window:
-                    return self.views[str(node.children[1].children[1])][0]
-        raise PtoReadError(f"the window {window} is not defined in the loop body")
+                if node.data == "assign" and str(node.children[0]) == name:
+                    return node.children[1]
+        return None

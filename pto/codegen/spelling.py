@@ -23,9 +23,12 @@ class Dialect:
     dtypes: frozenset = frozenset({"f32", "f16", "bf16", "i32", "i16", "i8", "ui8", "i64", "i1"})
     index_ops: frozenset = frozenset({"addi", "muli", "subi", "divsi", "remsi", "floordivsi"})
     cross_core: bool = True  # tpush / tpop between the cube and vector parts
+    load_scalar: bool = True  # pto.load_scalar (a scalar read of GM)
     # broadcast ops beyond trowexpand{sub,mul,div} / tcolexpand / trowexpand
     more_expands: frozenset = frozenset({"trowexpandadd", "tcolexpandadd", "tcolexpandsub", "tcolexpandmul",
                                          "tcolexpanddiv"})
+    untyped_scalar: frozenset = frozenset()  # tile-scalar ops written ins(%a : Ta, %s)
+    broken_ops: dict = field(default_factory=dict)  # mnemonic -> why the dialect's tool cannot take it
 
 
 CURRENT = Dialect(
@@ -36,9 +39,10 @@ CURRENT = Dialect(
 V0_1_1 = Dialect(
     name="0.1.1", ub="ub", view_op="subview", window_type="!pto.tile_view<{shape}x{t}>",
     tensor_view_type="!pto.tensor_view<{rank}x{t}>", view_comma="",
-    split_binary=frozenset({"tmul", "tmax", "tmin"}), reduction_tmp=False,
+    split_binary=frozenset({"tmul", "tmax", "tmin"}), reduction_tmp=False, load_scalar=False,
     dtypes=frozenset({"f32", "f16", "i32"}), index_ops=frozenset({"addi", "muli"}), cross_core=False,
-    more_expands=frozenset(),
+    more_expands=frozenset(), untyped_scalar=frozenset({"tmaxs", "tmins"}),
+    broken_ops={"tmaxs": "crashes ptoas 0.1.1 (rc 134)"},
 )
 
 DIALECTS = {d.name: d for d in (CURRENT, V0_1_1)}
