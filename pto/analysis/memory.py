@@ -23,8 +23,13 @@ def _yields(region: Region) -> tuple[Value, ...]:
 
 def buffer_roots(f: Function) -> dict[Value, frozenset[Value]]:
     """Memory value -> the buffers it may denote (iterated to a fixpoint over loops)."""
-    roots: dict[Value, frozenset[Value]] = {
-        p.value: frozenset({p.value}) for p in f.params if isinstance(p.value.type, TensorType)}
+    return ops_roots(f.body.ops, [p.value for p in f.params if isinstance(p.value.type, TensorType)])
+
+
+def ops_roots(top: list[Op], params: list[Value] = ()) -> dict[Value, frozenset[Value]]:
+    """buffer_roots of some ops of a function, `params` being the buffers they receive: a buffer
+    created among them reaches the same values as in the whole function."""
+    roots: dict[Value, frozenset[Value]] = {p: frozenset({p}) for p in params}
 
     def join(v: Value, rs: frozenset[Value]) -> bool:
         old = roots.get(v, frozenset())
@@ -69,8 +74,11 @@ def buffer_roots(f: Function) -> dict[Value, frozenset[Value]]:
                         changed |= join(r, roots[y])
         return changed
 
-    while visit(f.body):
-        pass
+    changed = True
+    while changed:
+        changed = False
+        for op in top:
+            changed |= visit_op(op)
     return roots
 
 

@@ -41,19 +41,36 @@ def run(c):
 
 def dependencies(nodes: list[Node]) -> list[Edge]:
     edges: list[Edge] = []
-    for i, a in enumerate(nodes):
-        for b in nodes[i:]:
-            common = _common_loops(a, b)
+    for i, j in _candidate_pairs(nodes):
+        a, b = nodes[i], nodes[j]
+        if b is not a:
+            edges += _conflicts(a, b, None)
+        for loop in _common_loops(a, b):
+            edges += _conflicts(a, b, loop)
             if b is not a:
-                edges += _conflicts(a, b, None)
-            for loop in common:
-                edges += _conflicts(a, b, loop)
-                if b is not a:
-                    edges += _conflicts(b, a, loop)
+                edges += _conflicts(b, a, loop)
     _check_parallel(edges)
     for n in nodes:
         _check_blocks(n)
     return _dedup(edges)
+
+
+def _candidate_pairs(nodes: list[Node]) -> list[tuple[int, int]]:
+    """(i, j), i <= j, in program order: the pairs of nodes (a node with itself included, for its
+    other iterations) that share a buffer one of them writes. Only these can conflict; finding them
+    through each buffer's users keeps a program of many independent stages from costing every
+    pair of its tasks."""
+    users: dict[Value, list[int]] = {}
+    writers: dict[Value, list[int]] = {}
+    for i, n in enumerate(nodes):
+        for acc in n.accesses:
+            for buf in acc.buffers:
+                users.setdefault(buf, []).append(i)
+                if acc.mode == "write":
+                    writers.setdefault(buf, []).append(i)
+    pairs = {(min(w, u), max(w, u)) for buf, ws in writers.items() for w in dict.fromkeys(ws)
+             for u in dict.fromkeys(users[buf])}
+    return sorted(pairs)
 
 
 def _common_loops(a: Node, b: Node) -> tuple[Op, ...]:

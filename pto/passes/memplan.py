@@ -83,22 +83,31 @@ def run(c):
 def sink_allocations(region: Region) -> None:
     """With automatic scopes a buffer is allocated where it is first needed: each create_tensor
     moves down to just before the first op of its region that uses it (an allocation is where the
-    buffer's lifetime starts, however early the user declared it)."""
+    buffer's lifetime starts, however early the user declared it); one unused stays before the
+    region's last op. Creations that land before the same op keep their order."""
     for op in region.ops:
         for r in op.regions:
             sink_allocations(r)
     creates = [op for op in region.ops if isinstance(op, ops.CreateTensor)]
+    rest = [op for op in region.ops if not isinstance(op, ops.CreateTensor)]
+    if not creates or not rest:
+        return
+    first_use: dict[Value, int] = {}
+    for i, op in enumerate(rest):
+        for v in _values_used(op):
+            first_use.setdefault(v, i)
+    before: dict[int, list[Op]] = {}
     for create in creates:
-        buf = create.results[0]
-        region.ops.remove(create)
-        at = next((i for i, op in enumerate(region.ops) if _uses_value(op, buf)), len(region.ops) - 1)
-        region.ops.insert(at, create)
+        before.setdefault(first_use.get(create.results[0], len(rest) - 1), []).append(create)
+    region.ops[:] = [x for i, op in enumerate(rest) for x in (*before.get(i, ()), op)]
 
 
-def _uses_value(op: Op, v: Value) -> bool:
-    if v in op.operands():
-        return True
-    return any(_uses_value(inner, v) for r in op.regions for inner in r.ops)
+def _values_used(op: Op):
+    """The operands of `op` and of every op nested in it."""
+    yield from op.operands()
+    for r in op.regions:
+        for inner in r.ops:
+            yield from _values_used(inner)
 
 
 class _Timeline:
@@ -171,11 +180,38 @@ def plan_memory(f: Function, nodes: list[Node], deps: list[Edge]) -> Plan:
         a.offset = _first_fit(a, placed)
         placed.append(a)
     workspace = max((a.offset + a.size for a in allocs), default=0)
-    points = sorted({a.start for a in allocs})
-    lower = max((sum(a.size for a in allocs if a.live_at(t)) for t in points), default=0)
-    plan = Plan(allocs, workspace, sum(a.size for a in allocs), lower, timeline=tl)
+    plan = Plan(allocs, workspace, sum(a.size for a in allocs), _most_live_bytes(allocs), timeline=tl)
     plan.reuse_edges = _reuse_edges(plan, nodes, deps)
     return plan
+
+
+def _most_live_bytes(allocs: list[Alloc]) -> int:
+    """The liveness lower bound: the most bytes live at one time (lifetimes are inclusive, so at
+    equal times a start counts before an end). One sweep over the starts and ends."""
+    events = sorted([(a.start, 0, a.size) for a in allocs] + [(a.end, 1, -a.size) for a in allocs])
+    live = most = 0
+    for _, _, delta in events:
+        live += delta
+        most = max(most, live)
+    return most
+
+
+def _sharing_pairs(allocs: list[Alloc]) -> dict[int, list[Alloc]]:
+    """id(a) -> the allocations sharing bytes with a, in the order of `allocs`: a sweep over
+    offsets instead of every pair (a program of many stages has hundreds of buffers)."""
+    index = {id(a): i for i, a in enumerate(allocs)}
+    by_offset = sorted(allocs, key=lambda a: a.offset)
+    partners: dict[int, list[Alloc]] = {id(a): [] for a in allocs}
+    for i, a in enumerate(by_offset):
+        for b in by_offset[i + 1:]:
+            if b.offset >= a.offset + a.size:
+                break
+            if _share_bytes(a, b):
+                partners[id(a)].append(b)
+                partners[id(b)].append(a)
+    for group in partners.values():
+        group.sort(key=lambda b: index[id(b)])
+    return partners
 
 
 def _first_fit(a: Alloc, placed: list[Alloc]) -> int:
@@ -211,39 +247,65 @@ def _reuse_edges(plan: Plan, nodes: list[Node], deps: list[Edge]) -> list[Edge]:
     graph = nx.DiGraph()
     graph.add_nodes_from(id(n) for n in nodes)
     graph.add_edges_from((id(e.src), id(e.dst)) for e in deps if e.carried_by is None)
-    conditional = {id(n) for n in nodes if id(n.op) in conditional_ops(plan.timeline.root)}
+    in_if = conditional_ops(plan.timeline.root)
+    orders = _Orders(graph, {id(n) for n in nodes if id(n.op) in in_if})
     edges = []
     users = _users(nodes)
+    partners = _sharing_pairs(plan.allocs)
     for a in plan.allocs:
-        for b in plan.allocs:
-            if a is b or not _share_bytes(a, b) or not a.end < b.start:
+        for b in partners[id(a)]:
+            if not a.end < b.start:
                 continue
             earlier, later = users.get(a.buffer, []), users.get(b.buffer, [])
             for y in later:
                 for x in sorted(earlier, key=lambda n: -n.order):  # latest first: fewer edges
-                    if not _ordered(graph, id(x), id(y), conditional):
-                        graph.add_edge(id(x), id(y))
+                    if not orders.ordered(id(x), id(y)):
+                        orders.add_edge(id(x), id(y))
                         edges.append(Edge(x, y, "REUSE", b.buffer))
             for loop in _common_loops(a, b):  # a of any later iteration follows this iteration's b
                 edges += [Edge(y, x, "REUSE", a.buffer, loop) for x in earlier for y in later]
     return edges
 
 
-def _ordered(graph: nx.DiGraph, x: int, y: int, conditional: set[int]) -> bool:
-    return y in _reachable(graph, x, conditional)
+class _Orders:
+    """Which tasks every run orders before a task: the graph's ancestors of y through paths whose
+    inner nodes are not inside a `pl.if` (when its arm is not taken, the node and the paths through
+    it do not exist). One reverse search per task, as a bit set over the tasks; a new edge x -> y
+    is patched into every kept set it extends (exactly: the sets equal a fresh search's)."""
 
+    def __init__(self, graph: nx.DiGraph, conditional: set[int]):
+        self.graph, self.conditional = graph, conditional
+        self.bit = {n: 1 << i for i, n in enumerate(graph.nodes)}
+        self.cache: dict[int, int] = {}
 
-def _reachable(graph: nx.DiGraph, x: int, conditional: set[int]) -> set[int]:
-    """x and the nodes every run orders after it: paths do not pass through a node inside a
-    `pl.if` (when its arm is not taken, the node and the path through it do not exist)."""
-    seen, todo = {x}, [x]
-    while todo:
-        for s in graph.successors(todo.pop()):
-            if s not in seen:
-                seen.add(s)
-                if s not in conditional:
-                    todo.append(s)
-    return seen
+    def ordered(self, x: int, y: int) -> bool:
+        if y not in self.cache:
+            self.cache[y] = self._ancestors(y)
+        return bool(self.cache[y] & self.bit[x])
+
+    def add_edge(self, x: int, y: int) -> None:
+        """New ancestors of z: x (and, x being no `pl.if` node, x's ancestors) where y is z or an
+        inner node of a path into z, i.e. y is z or an ancestor of z outside every `pl.if`."""
+        self.graph.add_edge(x, y)
+        if x in self.conditional:
+            gained = self.bit[x]
+        else:
+            gained = self.cache[x] = self.cache[x] if x in self.cache else self._ancestors(x)
+        inner = 0 if y in self.conditional else self.bit[y]
+        for z, anc in self.cache.items():
+            if z == y or anc & inner:
+                self.cache[z] = anc | gained
+
+    def _ancestors(self, y: int) -> int:
+        seen, todo, mask = {y}, [y], self.bit[y]
+        while todo:
+            for p in self.graph.predecessors(todo.pop()):
+                if p not in seen:
+                    seen.add(p)
+                    mask |= self.bit[p]
+                    if p not in self.conditional:
+                        todo.append(p)
+        return mask
 
 
 def _common_loops(a: Alloc, b: Alloc) -> list[Op]:
@@ -261,13 +323,27 @@ class PlanError(AssertionError):
     """The memory plan lets two buffers share bytes without ordering their users."""
 
 
+def _reachable(graph: nx.DiGraph, x: int, conditional: set[int]) -> set[int]:
+    """x and the nodes every run orders after it (forward, unlike the planner's reverse search:
+    the checker shares no search code with what it checks)."""
+    seen, todo = {x}, [x]
+    while todo:
+        for s in graph.successors(todo.pop()):
+            if s not in seen:
+                seen.add(s)
+                if s not in conditional:
+                    todo.append(s)
+    return seen
+
+
 def check_plan(plan: Plan, nodes: list[Node], edges: list[Edge]) -> None:
     """Any two buffers sharing bytes have all their users ordered by the graph: within an iteration
     by a path of edges, and across iterations of a common loop by a loop-carried edge."""
     intra = nx.DiGraph()
     intra.add_nodes_from(id(n) for n in nodes)
     intra.add_edges_from((id(e.src), id(e.dst)) for e in edges if e.carried_by is None)
-    conditional = {id(n) for n in nodes if id(n.op) in conditional_ops(plan.timeline.root)}
+    in_if = conditional_ops(plan.timeline.root)
+    conditional = {id(n) for n in nodes if id(n.op) in in_if}
     reach = {n: _reachable(intra, n, conditional) for n in intra.nodes}
     carried = [e for e in edges if e.carried_by is not None]
     users = _users(nodes)

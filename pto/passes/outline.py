@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..analysis.memory import WRITES, buffer_roots
+from ..analysis.memory import WRITES, buffer_roots, ops_roots
 from ..errors import PlSyntaxError
 from ..ir.cleanup import eliminate_dead_code
 from ..ir import ops
@@ -41,7 +41,7 @@ def outline_program(program: Program) -> Program:
     entry = program.entry
     _dissolve_inline_calls(entry.body)
     _copy_returned_views(entry)
-    _demote_carried_tiles(entry.body, set(buffer_roots(entry)), entry)
+    _demote_carried_tiles(entry.body, set(buffer_roots(entry)))
     outliner = _Outliner(entry)
     outliner.region(entry.body)
     entry.attrs = {**entry.attrs, "role": "orchestration"}
@@ -511,7 +511,7 @@ def _copy_returned_views(f: Function) -> None:
 
 
 # --- tiles carried by orchestration loops and branches ---------------------------------------
-def _demote_carried_tiles(region: Region, memory: set[Value], f: Function) -> None:
+def _demote_carried_tiles(region: Region, memory: set[Value]) -> None:
     """A tile carried by an orchestration loop (or yielded by an `if`: `_demote_if`) lives in a
     buffer made before the loop.
 
@@ -525,19 +525,19 @@ def _demote_carried_tiles(region: Region, memory: set[Value], f: Function) -> No
             out.append(op)
             continue
         for r in op.regions:
-            _demote_carried_tiles(r, memory, f)
+            _demote_carried_tiles(r, memory)
         if isinstance(op, ops.ForLoop):
-            out += _demote_loop(op, memory, f)
+            out += _demote_loop(op, memory)
         if isinstance(op, ops.If):
             out += _demote_if(op, memory)
         out.append(op)
     region.ops = out
 
 
-def _demote_loop(loop: Op, memory: set[Value], f: Function) -> list[Op]:
+def _demote_loop(loop: Op, memory: set[Value]) -> list[Op]:
     body = loop.regions[0]
     before: list[Op] = []
-    local = _made_in(body, f)
+    local = _made_in(loop)
     for j, init in enumerate(loop.init):
         carried = body.ops[-1].values[j]
         if not isinstance(init.type, TensorType) or (init in memory and carried in memory and not local(carried)):
@@ -590,15 +590,17 @@ def _demote_if(branch: Op, memory: set[Value]) -> list[Op]:
     return before
 
 
-def _made_in(body: Region, f: Function):
-    """A predicate: may this memory value denote a buffer created in `body`?
+def _made_in(loop: Op):
+    """A predicate: may this memory value denote a buffer created in the body of `loop`?
 
     Such a buffer is created anew by every iteration (at the same offset, so its old contents are
     gone), so a loop yielding it cannot carry it as a buffer; it must copy it out like a tile. The
-    roots are computed now, after the inner loops were demoted (their buffers are made in `body`).
+    roots are computed now, after the inner loops were demoted (their buffers are made in `body`),
+    over the loop alone (a walk of f per loop would make outlining quadratic in the program).
     """
+    body = loop.regions[0]
     created = {op.results[0] for op in body.walk() if isinstance(op, ops.CreateTensor)}
-    roots = buffer_roots(f) if created else {}
+    roots = ops_roots([loop]) if created else {}
     return lambda v: bool(roots.get(v, frozenset()) & created)
 
 
