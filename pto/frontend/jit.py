@@ -19,6 +19,7 @@ from ..ir.core import Function, Param, Region, Value
 from ..ir.ops.control import InlineCall, Return
 from ..ir.types import Loc, ScalarType, TensorType, dtype_of_numpy
 from ..ir.cleanup import eliminate_dead_code, share_views
+from ..ir.gcpause import collector_paused
 from ..ir.verifier import verify_function
 from .annotations import ScalarSpec, TensorSpec, spec_of
 from . import builder as B
@@ -28,6 +29,7 @@ from .source import display_path, user_loc
 
 
 def _source_hash(fn: Callable) -> str:
+    """The function's current source text (read afresh: an edited file must miss the cache)."""
     try:
         text = inspect.getsource(fn)
     except (OSError, TypeError):
@@ -183,7 +185,8 @@ class JitFunction:
             hit = self._cache.get(specs)
             if hit is not None and all(_source_hash(f) == h for f, h in hit[1].items()):
                 return hit[0]
-            compiled, reached = self._trace(specs)
+            with collector_paused():
+                compiled, reached = self._trace(specs)
             self._cache[specs] = (compiled, {f: _source_hash(f) for f in reached})
             return compiled
         except PtoError as e:

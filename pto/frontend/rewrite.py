@@ -18,6 +18,8 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import linecache
+import os
 import textwrap
 import types
 
@@ -151,11 +153,30 @@ def _rewritten_code(fn_code: types.CodeType, source: str) -> types.CodeType | No
     return compile(module, fn_code.co_filename, "exec")
 
 
+def source_of(fn_code: types.CodeType) -> str | None:
+    """The source text of a function's code, found once per version of its file: an inline
+    function is traced at every call, and `inspect.getsource` tokenizes the file each time. An
+    edited file (a new modification time) is read again, as the jit cache's source hash expects."""
+    try:
+        mtime = os.stat(fn_code.co_filename).st_mtime_ns
+    except OSError:
+        mtime = None
+    return _source(fn_code, mtime)
+
+
+@functools.lru_cache(maxsize=1024)
+def _source(fn_code: types.CodeType, mtime: int | None) -> str | None:
+    linecache.checkcache(fn_code.co_filename)
+    try:
+        return inspect.getsource(fn_code)
+    except (OSError, TypeError):
+        return None
+
+
 def traceable(fn: types.FunctionType) -> types.FunctionType:
     """`fn` with its `if` statements rewritten for tracing (fn itself when it has none)."""
-    try:
-        source = inspect.getsource(fn)
-    except (OSError, TypeError):
+    source = source_of(fn.__code__)
+    if source is None:
         return fn
     code = _rewritten_code(fn.__code__, source)
     if code is None:

@@ -20,14 +20,22 @@ from ..ir.types import UNKNOWN_LOC, Loc
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@functools.lru_cache(maxsize=4096)
 def is_internal_file(filename: str) -> bool:
+    """A file of the pto package. Cached per name: the tracer asks for every frame of every traced
+    op (a relative name is resolved against the working directory of its first sighting)."""
     return os.path.abspath(filename).startswith(_PKG_DIR + os.sep)
 
 
 def display_path(filename: str) -> str:
     """A path relative to the working directory when the file lies below it."""
+    return _relative_to(filename, os.getcwd())
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative_to(filename: str, cwd: str) -> str:
     try:
-        rel = os.path.relpath(filename)
+        rel = os.path.relpath(filename, cwd)
     except ValueError:
         return filename
     return filename if rel.startswith("..") else rel

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..ir.core import Function, Program
 from ..ir.clone import clone_function
+from ..ir.gcpause import collector_paused
 from ..ir.printer import print_program
 from ..ir.verifier import verify_program
 from . import access, deps, memplan, onchip, outline, split_mixed
@@ -40,13 +41,14 @@ def copy_function(f: Function) -> Function:
 
 def compile_function(f: Function, options: CompileOptions | None = None) -> Compilation:
     options = options or CompileOptions()
-    c = Compilation(Program([copy_function(f)]))
-    _dump(c, options, 0, "trace")
-    for i, p in enumerate(PASSES, 1):
-        c = p.run(c)
-        if options.verify:
-            verify_program(c.program)
-        _dump(c, options, i, p.NAME)
+    with collector_paused():
+        c = Compilation(Program([copy_function(f)]))
+        _dump(c, options, 0, "trace")
+        for i, p in enumerate(PASSES, 1):
+            c = p.run(c)
+            if options.verify:
+                verify_program(c.program)
+            _dump(c, options, i, p.NAME)
     return c
 
 
