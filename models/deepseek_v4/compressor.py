@@ -83,10 +83,12 @@ def norm_rope(y, gamma, rope_cos, rope_sin, t, cfg):
 
 @pl.jit.inline
 def compress_tokens(kv, gate, kv_state, score_state, state_slot, pool_base, cmp_slot, gamma, rope_cos, rope_sin,
-                    cmp_cache, ratio, overlap, cfg):
-    """The sequential part: tokens of one sequence depend on each other through the state."""
+                    cmp_cache, ratio, overlap, cfg, by_token=False, name_hint="compress"):
+    """The sequential part: tokens of one sequence depend on each other through the state. A
+    compressed row goes to cmp_cache[cmp_slot[t]], or with `by_token` to row t (a staging buffer
+    the caller finishes in parallel: the indexer's keys)."""
     W = kv.shape[1]
-    with pl.at(name_hint="compress"):
+    with pl.at(name_hint=name_hint):
         for t in pl.range(cfg.tokens):
             row = pl.read(state_slot, [t, 0])
             if row >= 0:
@@ -96,7 +98,8 @@ def compress_tokens(kv, gate, kv_state, score_state, state_slot, pool_base, cmp_
             if dst >= 0:
                 base = pl.read(pool_base, [t, 0])
                 y = pooled_row(kv_state, score_state, base, ratio, overlap, cfg.head_dim)
-                cmp_cache[dst:dst + 1, 0:cfg.head_dim] = norm_rope(y, gamma, rope_cos, rope_sin, t, cfg)
+                out = t if by_token else dst
+                cmp_cache[out:out + 1, 0:cfg.head_dim] = norm_rope(y, gamma, rope_cos, rope_sin, t, cfg)
                 if overlap:
                     kv_state[base:base + ratio, 0:W] = kv_state[base + ratio:base + 2 * ratio, 0:W]
                     score_state[base:base + ratio, 0:W] = score_state[base + ratio:base + 2 * ratio, 0:W]

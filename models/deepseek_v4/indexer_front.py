@@ -17,7 +17,7 @@ is quantized from FP32), k_scale[0, dst] = max(amax, eps) / 127, k_cache[dst] = 
 """
 import pto.language as pl
 
-from models.deepseek_v4.compressor import norm_rope, pooled_row, project
+from models.deepseek_v4.compressor import compress_tokens, project
 from models.deepseek_v4.moe_common import int_cols, quant_scale
 
 QK = 256  # K chunk of the INT8 q projection: [256, 128] INT8 = 32 KiB of L0B
@@ -84,21 +84,8 @@ def pool_norm_rows(kv, gate, kv_state, score_state, state_slot, pool_base, cmp_s
                    normed, cfg):
     """compressor.compress_tokens (ratio 4, overlap) at width ID, except that a closing token's
     normed BF16 row goes to normed[t] (the rotation and quantization follow in parallel)."""
-    ID, ratio = cfg.indexer_dim, 4
-    W, at_id = 2 * ID, cfg.with_(head_dim=cfg.indexer_dim)
-    with pl.at(name_hint="idx_compress"):
-        for t in pl.range(cfg.tokens):
-            row = pl.read(state_slot, [t, 0])
-            if row >= 0:
-                kv_state[row:row + 1, 0:W] = kv[t:t + 1, 0:W]
-                score_state[row:row + 1, 0:W] = gate[t:t + 1, 0:W]
-            dst = pl.read(cmp_slot, [t, 0])
-            if dst >= 0:
-                base = pl.read(pool_base, [t, 0])
-                y = pooled_row(kv_state, score_state, base, ratio, True, ID)
-                normed[t:t + 1, 0:ID] = norm_rope(y, gamma, rope_cos, rope_sin, t, at_id)
-                kv_state[base:base + ratio, 0:W] = kv_state[base + ratio:base + 2 * ratio, 0:W]
-                score_state[base:base + ratio, 0:W] = score_state[base + ratio:base + 2 * ratio, 0:W]
+    compress_tokens(kv, gate, kv_state, score_state, state_slot, pool_base, cmp_slot, gamma, rope_cos, rope_sin,
+                    normed, 4, True, cfg.with_(head_dim=cfg.indexer_dim), by_token=True, name_hint="idx_compress")
 
 
 @pl.jit.inline
