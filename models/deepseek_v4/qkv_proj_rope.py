@@ -201,5 +201,5 @@ def case(name, cfg: Config, tokens=None, seed=1000, **kw):
 CASES = [
     case("qkv_proj_rope_small", SMALL),
     case("qkv_proj_rope_t1", SMALL, tokens=1, seed=1100),
-    case("qkv_proj_rope_flash", FLASH, seed=1200, in_test_suite=False),
+    case("qkv_proj_rope_flash", FLASH, seed=1200),
 ]
