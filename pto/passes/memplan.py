@@ -270,42 +270,36 @@ def _reuse_edges(plan: Plan, nodes: list[Node], deps: list[Edge]) -> list[Edge]:
 class _Orders:
     """Which tasks every run orders before a task: the graph's ancestors of y through paths whose
     inner nodes are not inside a `pl.if` (when its arm is not taken, the node and the paths through
-    it do not exist). One reverse search per task, as a bit set over the tasks; a new edge x -> y
-    is patched into every kept set it extends (exactly: the sets equal a fresh search's)."""
+    it do not exist). All of them at once, as bit sets over the tasks, in one pass in topological
+    order; a new edge x -> y is patched into every set it extends (exactly: the sets stay equal to
+    a fresh computation's)."""
 
     def __init__(self, graph: nx.DiGraph, conditional: set[int]):
         self.graph, self.conditional = graph, conditional
         self.bit = {n: 1 << i for i, n in enumerate(graph.nodes)}
-        self.cache: dict[int, int] = {}
+        self.anc: dict[int, int] = {}
+        for y in nx.topological_sort(graph):
+            mask = self.bit[y]
+            for p in graph.predecessors(y):
+                mask |= self._through(p)
+            self.anc[y] = mask
+
+    def _through(self, p: int) -> int:
+        """What an edge from p brings: p, and p's ancestors unless p sits inside a `pl.if`."""
+        return self.bit[p] if p in self.conditional else self.anc[p]
 
     def ordered(self, x: int, y: int) -> bool:
-        if y not in self.cache:
-            self.cache[y] = self._ancestors(y)
-        return bool(self.cache[y] & self.bit[x])
+        return bool(self.anc[y] & self.bit[x])
 
     def add_edge(self, x: int, y: int) -> None:
-        """New ancestors of z: x (and, x being no `pl.if` node, x's ancestors) where y is z or an
-        inner node of a path into z, i.e. y is z or an ancestor of z outside every `pl.if`."""
+        """New ancestors of z: what the edge brings, where y is z or an inner node of a path into
+        z, i.e. y is z or an ancestor of z outside every `pl.if`."""
         self.graph.add_edge(x, y)
-        if x in self.conditional:
-            gained = self.bit[x]
-        else:
-            gained = self.cache[x] = self.cache[x] if x in self.cache else self._ancestors(x)
+        gained = self._through(x)
         inner = 0 if y in self.conditional else self.bit[y]
-        for z, anc in self.cache.items():
+        for z, anc in self.anc.items():
             if z == y or anc & inner:
-                self.cache[z] = anc | gained
-
-    def _ancestors(self, y: int) -> int:
-        seen, todo, mask = {y}, [y], self.bit[y]
-        while todo:
-            for p in self.graph.predecessors(todo.pop()):
-                if p not in seen:
-                    seen.add(p)
-                    mask |= self.bit[p]
-                    if p not in self.conditional:
-                        todo.append(p)
-        return mask
+                self.anc[z] = anc | gained
 
 
 def _common_loops(a: Alloc, b: Alloc) -> list[Op]:
