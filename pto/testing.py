@@ -79,6 +79,10 @@ class Case:
             self._made.update({k: spec.make() for k, spec in self.inputs.items()})
         return {k: v.copy() for k, v in self._made.items()}
 
+    def release_inputs(self) -> None:
+        """Drop the made inputs (a full-size model's are GBs); the next make_inputs makes them again."""
+        self._made.clear()
+
 
 @dataclass
 class Comparison:
