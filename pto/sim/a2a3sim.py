@@ -22,6 +22,7 @@ from ..codegen.orchestration import emit_orchestration, kernel_ids
 from ..errors import PtoError
 from ..ir import ops
 from ..analysis.memory import buffer_roots
+from ..ir.gcpause import collector_paused
 from ..ir.core import Function, Value
 from ..ir.types import Loc, TensorType
 from . import native as nat
@@ -205,7 +206,8 @@ class Simulation:
         self.library.pto_sim_set_event_callback(self._event_callback)
         mode = nat.PROGRAM_ORDER if options.seed is None else nat.RANDOM
         self.library.pto_sim_set_schedule(mode, options.seed or 0)
-        code = self._call(arrays, args)
+        with collector_paused():  # the run log grows per task: full collections would make a run quadratic
+            code = self._call(arrays, args)
         results = [np.array(args[r]) if isinstance(r, int) else self._workspace_tensor(r) for r in returned]
         self.bases, self.views = {}, {}  # the runtime frees its allocations now: drop every view of them
         self.library.pto_sim_free_run()
