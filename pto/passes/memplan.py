@@ -13,6 +13,9 @@ inside a loop it was created outside of is live for the whole loop.
   * auto_scope=False: creation stays where the user wrote it and a buffer lives to the end of the
     innermost `pl.scope` that created it (the function's end when none), as the runtime releases
     scope-local tensors at scope exit.
+Buffers are placed largest first, each at the lowest offset where the tasks touching the buffers
+it would share bytes with are already ordered with its own by the dependencies (a reuse that adds
+no ordering), else first fit; neither raises the workspace above first fit's.
 Two buffers may share bytes only when their lifetimes are disjoint; the plan then adds "REUSE"
 edges from every task touching the earlier occupant to every task touching the later one (and, for
 two buffers of one loop body, loop-carried edges back), so no schedule can overlap them.
@@ -175,9 +178,10 @@ def _aligned(n: int) -> int:
 def plan_memory(f: Function, nodes: list[Node], deps: list[Edge]) -> Plan:
     tl = _Timeline(f)
     allocs = _lifetimes(f, tl)
+    ordered = _ordered_by_deps(allocs, nodes, deps, tl)
     placed: list[Alloc] = []
     for a in sorted(allocs, key=lambda x: (-x.size, x.start)):
-        a.offset = _first_fit(a, placed)
+        a.offset = _placement(a, placed, ordered)
         placed.append(a)
     workspace = max((a.offset + a.size for a in allocs), default=0)
     plan = Plan(allocs, workspace, sum(a.size for a in allocs), _most_live_bytes(allocs), timeline=tl)
@@ -212,6 +216,57 @@ def _sharing_pairs(allocs: list[Alloc]) -> dict[int, list[Alloc]]:
     for group in partners.values():
         group.sort(key=lambda b: index[id(b)])
     return partners
+
+
+# Offsets tried per buffer. On the small CSA decode layer 8 took its critical path from 151 us to
+# 144 us, 32 to 115 us (the manual-scope version's); 64 changed nothing.
+CANDIDATES = 32
+
+
+def _placement(a: Alloc, placed: list[Alloc], ordered) -> int:
+    """First fit, unless the buffers it would share bytes with are used by tasks the program does
+    not already order with a's: then the lowest offset among the next ones that fit, without
+    raising the workspace above what is placed (or what first fit needs), where they all are. A
+    reuse between tasks the program already orders adds no edge; reusing bytes across independent
+    stages serializes them (on the CSA decode layer, first fit alone made the critical path 31%
+    longer than the manual-scope version's bigger plan)."""
+    first = _first_fit(a, placed)
+    others = [p for p in placed if not _overlap_in_time(a, p)]
+
+    def free_of_new_orders(off: int) -> bool:
+        return all(ordered(p, a) for p in others if p.offset < off + a.size and off < p.offset + p.size)
+
+    if free_of_new_orders(first):
+        return first
+    top = max([first + a.size] + [p.offset + p.size for p in placed])
+    busy = [(p.offset, p.offset + p.size) for p in placed if _overlap_in_time(a, p)]
+    offsets = sorted({p.offset for p in others} | {p.offset + p.size for p in placed})
+    fits = (off for off in offsets if off > first and off + a.size <= top
+            and not any(lo < off + a.size and off < hi for lo, hi in busy))
+    for _, off in zip(range(CANDIDATES), fits):
+        if free_of_new_orders(off):
+            return off
+    return first
+
+
+def _ordered_by_deps(allocs: list[Alloc], nodes: list[Node], deps: list[Edge], tl: "_Timeline"):
+    """A predicate on two allocations with disjoint lifetimes: does every task touching the
+    earlier one precede every task touching the later one through dependency edges alone?"""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(id(n) for n in nodes)
+    graph.add_edges_from((id(e.src), id(e.dst)) for e in deps if e.carried_by is None)
+    in_if = conditional_ops(tl.root)
+    orders = _Orders(graph, {id(n) for n in nodes if id(n.op) in in_if})
+    users = _users(nodes)
+    mask = {id(a): sum(orders.bit[id(n)] for n in users.get(a.buffer, [])) for a in allocs}
+
+    def ordered(p: Alloc, a: Alloc) -> bool:
+        if p.loops or a.loops:
+            return False  # a common loop's next iteration reuses again: edges either way
+        earlier, later = (p, a) if p.end < a.start else (a, p)
+        need = mask[id(earlier)]
+        return all(orders.anc[id(y)] & need == need for y in users.get(later.buffer, []))
+    return ordered
 
 
 def _first_fit(a: Alloc, placed: list[Alloc]) -> int:
@@ -341,10 +396,9 @@ def check_plan(plan: Plan, nodes: list[Node], edges: list[Edge]) -> None:
     reach = {n: _reachable(intra, n, conditional) for n in intra.nodes}
     carried = [e for e in edges if e.carried_by is not None]
     users = _users(nodes)
+    partners = _sharing_pairs(plan.allocs)  # which pairs to check; the checking shares nothing with the planner
     for a in plan.allocs:
-        for b in plan.allocs:
-            if a is b or not _share_bytes(a, b):
-                continue
+        for b in partners[id(a)]:
             if _overlap_in_time(a, b):
                 raise PlanError(f"{a.name} and {b.name} share bytes while both live")
             if b.end < a.start:
