@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..ir import ops
 from ..ir.core import Op, Value
 from ..ir.types import Loc, TensorType
+from ..passes import split_mixed
 from .asm_base import Tile, Unsupported
 
 
@@ -54,22 +55,13 @@ class CubeOps:
         return self._uses.get(v, [])
 
     def accumulates_in_place(self, loop: Op, i: int) -> bool:
-        """Loop-carried value i is an accumulator: the body's only use of it is a matmul_acc whose
-        result the body yields back in its place."""
-        body = loop.regions[0]
-        arg, y = body.args[1 + i], body.ops[-1].values[i]
-        return isinstance(y.owner, ops.MatmulAcc) and y.owner.acc is arg and self.uses(arg) == [y.owner]
+        """Loop-carried value i is an accumulator updated in place (split_mixed's rule, which keeps
+        such a loop and its zero seed on the cube)."""
+        return split_mixed.accumulates_in_place(loop, i, self.uses)
 
     def seeds_accumulators(self, v: Value) -> bool:
-        """Every use of `v` is the accumulator of a matmul_acc, directly or as the initial value
-        of a loop that accumulates into it in place."""
-        for u in self.uses(v):
-            if isinstance(u, ops.MatmulAcc) and u.acc is v and v not in (u.lhs, u.rhs):
-                continue
-            if isinstance(u, ops.ForLoop) and all(self.accumulates_in_place(u, i) for i, x in enumerate(u.init) if x is v):
-                continue
-            return False
-        return bool(self.uses(v))
+        """Every use of `v` is the accumulator of a matmul_acc, directly or through a loop's init."""
+        return split_mixed.seeds_accumulators(v, self.uses)
 
     def cube_operand(self, v: Value, home: str, loc: Loc | None, transposed: bool = False) -> Tile:
         """The operand in L0A/L0B, staged through L1. A transposed operand is a GM window loaded

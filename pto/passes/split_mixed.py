@@ -5,7 +5,10 @@ Produces: for every mixed kernel K, two more kernel functions K__aic and K__aiv 
 role="kernel-part"), listed in K's attrs `parts`. K itself stays as the specification; a task
 of K runs its two parts side by side. Both parts take K's parameters and run K's control flow
 (loops, branches, index arithmetic are replicated); each op of K runs in exactly one part:
-  * matmul and matmul_acc on the cube core (AIC);
+  * matmul and matmul_acc on the cube core (AIC), and so a pl.full of 0 that only seeds
+    matmul_acc accumulators (directly or as the initial value of a loop accumulating into it in
+    place): the loop-carried accumulator then stays on the cube for the whole loop (A2/A3 keeps
+    it in L0C, which only the cube writes) and only the final one crosses, once, after the loop;
   * every other tile op on the vector core (AIV), except views and loads of a tile, which go
     where that tile is, and stores, which go where the stored tile is;
   * scalar arithmetic and views of GM where their operands are (both parts when they are in both).
@@ -24,6 +27,35 @@ from .outline import COMPUTE, CUBE
 
 NAME = "split_mixed"
 C, V, BOTH = "aic", "aiv", "both"
+
+
+def use_map(f: Function) -> dict[Value, list[Op]]:
+    """Every op (at any depth) reading each value, in program order."""
+    uses: dict[Value, list[Op]] = {}
+    for op in f.walk():
+        for x in op.operands():
+            uses.setdefault(x, []).append(op)
+    return uses
+
+
+def accumulates_in_place(loop: Op, i: int, uses) -> bool:
+    """Loop-carried value i is an accumulator: the body's only use of it is a matmul_acc whose
+    result the body yields back in its place. `uses(v)` lists the ops reading v."""
+    body = loop.regions[0]
+    arg, y = body.args[1 + i], body.ops[-1].values[i]
+    return isinstance(y.owner, ops.MatmulAcc) and y.owner.acc is arg and uses(arg) == [y.owner]
+
+
+def seeds_accumulators(v: Value, uses) -> bool:
+    """Every use of `v` is the accumulator of a matmul_acc, directly or as the initial value of a
+    loop that accumulates into it in place."""
+    for u in uses(v):
+        if isinstance(u, ops.MatmulAcc) and u.acc is v and v not in (u.lhs, u.rhs):
+            continue
+        if isinstance(u, ops.ForLoop) and all(accumulates_in_place(u, i, uses) for i, x in enumerate(u.init) if x is v):
+            continue
+        return False
+    return bool(uses(v))
 
 
 def run(c):
@@ -51,6 +83,8 @@ class _Sides:
     def __init__(self, k: Function):
         self.of: dict[Value, str] = {p.value: BOTH for p in k.params}
         self.needed: dict[Value, set[str]] = {}
+        uses = use_map(k)
+        self.uses = lambda v: uses.get(v, [])
         self.region(k.body)
 
     def side(self, v: Value) -> str:
@@ -62,6 +96,8 @@ class _Sides:
     def op_side(self, op: Op) -> str:
         if isinstance(op, CUBE):
             return C
+        if isinstance(op, ops.Full) and op.value == 0 and seeds_accumulators(op.results[0], self.uses):
+            return C  # the cube's first product replaces it: the accumulator never leaves L0C
         if isinstance(op, (ops.Slice, ops.Reshape, ops.Load, ops.Read)):
             return self.side(op.src)
         if isinstance(op, (ops.Assemble, ops.Write)):
@@ -236,7 +272,23 @@ class _Splitter:
         attrs = {"role": "kernel-part", "core": part, "blocks": k.attrs.get("blocks", 1), "group": k.name}
         f = Function(f"{k.name}__{part}", params, body, [v.type for v in values], attrs)
         eliminate_dead_code(f)
+        while _drop_empty(f.body):  # a loop left with nothing to do in this part (e.g. the
+            eliminate_dead_code(f)  # AIV side of a K loop that only accumulates on the cube)
         return f
+
+
+def _drop_empty(region: Region) -> bool:
+    """Remove result-less loops and branches whose regions hold only their terminator."""
+    kept, dropped = [], False
+    for op in region.ops:
+        for r in op.regions:
+            dropped |= _drop_empty(r)
+        if isinstance(op, (ops.ForLoop, ops.If)) and not op.results and all(len(r.ops) == 1 for r in op.regions):
+            dropped = True
+            continue
+        kept.append(op)
+    region.ops = kept
+    return dropped
 
 
 def _flatten(region: Region) -> None:
