@@ -67,7 +67,7 @@ class _Outliner:
     def __init__(self, f: Function):
         self.roots = buffer_roots(f)
         self.memory = set(self.roots)
-        self.users = _users(f.body)
+        self.users = op_users(f.body)
         self.kernels: list[Function] = []
         self.names: set[str] = {f.name}  # kernel names never shadow the entry
         self.subst: dict[Value, Value] = {}
@@ -442,7 +442,8 @@ def _captured(body: list[Op], defined: set[Value]) -> list[Value]:
     return list(out)
 
 
-def _users(region: Region) -> dict[Value, list[Op]]:
+def op_users(region: Region) -> dict[Value, list[Op]]:
+    """Every op (at any depth) reading each value, in program order."""
     users: dict[Value, list[Op]] = {}
     for op in region.walk():
         for v in op.operands():

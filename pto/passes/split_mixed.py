@@ -23,19 +23,10 @@ from ..ir import ops
 from ..ir.cleanup import eliminate_dead_code
 from ..ir.core import Function, Op, Param, Program, Region, Value
 from ..ir.types import TensorType
-from .outline import COMPUTE, CUBE
+from .outline import COMPUTE, CUBE, op_users
 
 NAME = "split_mixed"
 C, V, BOTH = "aic", "aiv", "both"
-
-
-def use_map(f: Function) -> dict[Value, list[Op]]:
-    """Every op (at any depth) reading each value, in program order."""
-    uses: dict[Value, list[Op]] = {}
-    for op in f.walk():
-        for x in op.operands():
-            uses.setdefault(x, []).append(op)
-    return uses
 
 
 def accumulates_in_place(loop: Op, i: int, uses) -> bool:
@@ -83,7 +74,7 @@ class _Sides:
     def __init__(self, k: Function):
         self.of: dict[Value, str] = {p.value: BOTH for p in k.params}
         self.needed: dict[Value, set[str]] = {}
-        uses = use_map(k)
+        uses = op_users(k.body)
         self.uses = lambda v: uses.get(v, [])
         self.region(k.body)
 
