@@ -2,10 +2,10 @@
 A transposed operand is a GM window loaded transposed into L1 (the DN layout)."""
 from __future__ import annotations
 
-from ..ir import ops
 from ..ir.core import Op, Value
 from ..ir.types import Loc, TensorType
 from ..passes import split_mixed
+from ..passes.outline import op_users
 from .asm_base import Tile, Unsupported
 
 
@@ -48,10 +48,7 @@ class CubeOps:
 
     def uses(self, v: Value) -> list[Op]:
         if self._uses is None:
-            self._uses = {}
-            for op in self.f.walk():
-                for x in op.operands():
-                    self._uses.setdefault(x, []).append(op)
+            self._uses = op_users(self.f.body)
         return self._uses.get(v, [])
 
     def accumulates_in_place(self, loop: Op, i: int) -> bool:

@@ -178,14 +178,20 @@ def _aligned(n: int) -> int:
 def plan_memory(f: Function, nodes: list[Node], deps: list[Edge]) -> Plan:
     tl = _Timeline(f)
     allocs = _lifetimes(f, tl)
-    ordered = _ordered_by_deps(allocs, nodes, deps, tl)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(id(n) for n in nodes)
+    graph.add_edges_from((id(e.src), id(e.dst)) for e in deps if e.carried_by is None)
+    in_if = conditional_ops(tl.root)
+    orders = _Orders(graph, {id(n) for n in nodes if id(n.op) in in_if})
+    users = _users(nodes)
+    ordered = _ordered_by_deps(allocs, orders, users)
     placed: list[Alloc] = []
     for a in sorted(allocs, key=lambda x: (-x.size, x.start)):
         a.offset = _placement(a, placed, ordered)
         placed.append(a)
     workspace = max((a.offset + a.size for a in allocs), default=0)
     plan = Plan(allocs, workspace, sum(a.size for a in allocs), _most_live_bytes(allocs), timeline=tl)
-    plan.reuse_edges = _reuse_edges(plan, nodes, deps)
+    plan.reuse_edges = _reuse_edges(plan, orders, users)
     return plan
 
 
@@ -249,15 +255,9 @@ def _placement(a: Alloc, placed: list[Alloc], ordered) -> int:
     return first
 
 
-def _ordered_by_deps(allocs: list[Alloc], nodes: list[Node], deps: list[Edge], tl: "_Timeline"):
+def _ordered_by_deps(allocs: list[Alloc], orders: "_Orders", users: dict[Value, list[Node]]):
     """A predicate on two allocations with disjoint lifetimes: does every task touching the
     earlier one precede every task touching the later one through dependency edges alone?"""
-    graph = nx.DiGraph()
-    graph.add_nodes_from(id(n) for n in nodes)
-    graph.add_edges_from((id(e.src), id(e.dst)) for e in deps if e.carried_by is None)
-    in_if = conditional_ops(tl.root)
-    orders = _Orders(graph, {id(n) for n in nodes if id(n.op) in in_if})
-    users = _users(nodes)
     mask = {id(a): sum(orders.bit[id(n)] for n in users.get(a.buffer, [])) for a in allocs}
 
     def ordered(p: Alloc, a: Alloc) -> bool:
@@ -296,16 +296,11 @@ def _users(nodes: list[Node]) -> dict[Value, list[Node]]:
     return users
 
 
-def _reuse_edges(plan: Plan, nodes: list[Node], deps: list[Edge]) -> list[Edge]:
+def _reuse_edges(plan: Plan, orders: "_Orders", users: dict[Value, list[Node]]) -> list[Edge]:
     """Edges so that every task touching an earlier occupant of some bytes precedes every task
-    touching the later one; an edge the graph already implies is not added."""
-    graph = nx.DiGraph()
-    graph.add_nodes_from(id(n) for n in nodes)
-    graph.add_edges_from((id(e.src), id(e.dst)) for e in deps if e.carried_by is None)
-    in_if = conditional_ops(plan.timeline.root)
-    orders = _Orders(graph, {id(n) for n in nodes if id(n.op) in in_if})
+    touching the later one; an edge the graph (`orders`, which takes the new edges) already
+    implies is not added."""
     edges = []
-    users = _users(nodes)
     partners = _sharing_pairs(plan.allocs)
     for a in plan.allocs:
         for b in partners[id(a)]:
@@ -396,7 +391,7 @@ def check_plan(plan: Plan, nodes: list[Node], edges: list[Edge]) -> None:
     reach = {n: _reachable(intra, n, conditional) for n in intra.nodes}
     carried = [e for e in edges if e.carried_by is not None]
     users = _users(nodes)
-    partners = _sharing_pairs(plan.allocs)  # which pairs to check; the checking shares nothing with the planner
+    partners = _sharing_pairs(plan.allocs)  # the pairs (the planner's sweep); their ordering is checked anew
     for a in plan.allocs:
         for b in partners[id(a)]:
             if _overlap_in_time(a, b):
