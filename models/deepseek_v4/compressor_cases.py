@@ -58,7 +58,7 @@ def _bf16(x):
     return np.asarray(x, F32).astype(ml_dtypes.bfloat16)
 
 
-def _project(x, w, bias=None):
+def project(x, w, bias=None):
     T, D = x.shape
     W = w.shape[1]
     n, k = min(PROJ_N, W), min(PROJ_K, D)
@@ -72,7 +72,7 @@ def _project(x, w, bias=None):
     return out
 
 
-def _pool(kv_state, score_state, base, ratio, overlap, d):
+def pool(kv_state, score_state, base, ratio, overlap, d):
     rows, cw = (2 * ratio if overlap else ratio), pool_cols(ratio, overlap, d)
     y = np.zeros((1, d), F32)
     for c0 in range(0, d, cw):
@@ -87,29 +87,42 @@ def _pool(kv_state, score_state, base, ratio, overlap, d):
     return y
 
 
-def _norm_rope(y, gamma, cos, sin, cfg):
-    d, nope = cfg.head_dim, cfg.nope_dim
+def rsqrt(v):
+    """The interpreter's rsqrt: evaluated in FP64, rounded once to FP32."""
+    return (1.0 / np.sqrt(v.astype(np.float64))).astype(F32)
+
+
+def rope_pairs(x, cos, sin):
+    """Interleaved RoPE of x [rows, R] FP32: pair i = columns (2i, 2i + 1) rotated by cos/sin
+    [rows, R / 2] (or [R / 2], one angle set for every row)."""
+    out = x.copy()
+    x0, x1 = x[:, 0::2], x[:, 1::2]
+    out[:, 0::2], out[:, 1::2] = x0 * cos - x1 * sin, x0 * sin + x1 * cos
+    return out
+
+
+def norm_rope(y, gamma, cos, sin, cfg):
+    """Rows of y [n, d] FP32: RMSNorm (times gamma unless None), RoPE on the last rope dims, BF16."""
+    d, nope = y.shape[1], cfg.nope_dim
     ms = (y * y).sum(axis=1, keepdims=True, dtype=F32) * F32(1.0 / d)
-    rs = (1.0 / np.sqrt((ms + F32(cfg.rms_eps)).astype(np.float64))).astype(F32)
-    yn = (y * rs) * gamma
-    x0, x1 = yn[0, nope::2], yn[0, nope + 1::2]
-    out = yn.copy()
-    out[0, nope::2], out[0, nope + 1::2] = x0 * cos - x1 * sin, x0 * sin + x1 * cos
-    return _bf16(out)
+    yn = y * rsqrt(ms + F32(cfg.rms_eps))
+    yn = yn if gamma is None else yn * gamma
+    yn[:, nope:] = rope_pairs(yn[:, nope:], cos, sin)
+    return _bf16(yn)
 
 
 def golden(x, wkv, wgate, ape, ape_row, kv_state, score_state, state_slot, pool_base, cmp_slot, gamma, rope_cos,
            rope_sin, cmp_cache, cfg, ratio):
     overlap = ratio == 4
-    kv = _project(x, wkv)
-    gate = _project(x, wgate, ape[ape_row[:, 0]])
+    kv = project(x, wkv)
+    gate = project(x, wgate, ape[ape_row[:, 0]])
     for t in range(cfg.tokens):
         if state_slot[t, 0] >= 0:
             kv_state[state_slot[t, 0]], score_state[state_slot[t, 0]] = kv[t], gate[t]
         dst, base = cmp_slot[t, 0], pool_base[t, 0]
         if dst >= 0:
-            y = _pool(kv_state, score_state, base, ratio, overlap, cfg.head_dim)
-            cmp_cache[dst] = _norm_rope(y, gamma, rope_cos[t], rope_sin[t], cfg)[0]
+            y = pool(kv_state, score_state, base, ratio, overlap, cfg.head_dim)
+            cmp_cache[dst] = norm_rope(y, gamma, rope_cos[t], rope_sin[t], cfg)[0]
             if overlap:
                 kv_state[base:base + ratio] = kv_state[base + ratio:base + 2 * ratio].copy()
                 score_state[base:base + ratio] = score_state[base + ratio:base + 2 * ratio].copy()

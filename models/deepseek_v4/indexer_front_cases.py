@@ -35,14 +35,6 @@ class Hadamard:
         return h.astype(BF16)
 
 
-def rope_rows(x, cos, sin):
-    """Interleaved RoPE of x [rows, R] FP32, pairs (2i, 2i + 1) by cos/sin [rows, R / 2]."""
-    out = x.copy()
-    x0, x1 = x[:, 0::2], x[:, 1::2]
-    out[:, 0::2], out[:, 1::2] = x0 * cos - x1 * sin, x0 * sin + x1 * cos
-    return out
-
-
 def rotate(rows_bf16, hadamard, ID):
     """FP32(rows @ H) * ID^-0.5, the kernel's matmul shape (exact +-1 products, FP32 sums)."""
     return (rows_bf16.astype(F32) @ hadamard.astype(F32)) * F32(ID ** -0.5)
@@ -62,10 +54,10 @@ def golden_q(qr, qr_scale, x, idx_wq_b, idx_wq_b_scale, weights_proj, hadamard, 
     out_q, out_s = np.zeros((T, IH, ID), np.int8), np.zeros((T, IH), F32)
     for h in range(IH):
         qh = q[:, h * ID:(h + 1) * ID]
-        qb = np.concatenate([qh[:, :nope], rope_rows(qh[:, nope:], rope_cos, rope_sin)], axis=1).astype(BF16)
+        qb = np.concatenate([qh[:, :nope], C.rope_pairs(qh[:, nope:], rope_cos, rope_sin)], axis=1).astype(BF16)
         out_q[:, h], s = quantize(rotate(qb, hadamard, ID), cfg)
         out_s[:, h] = s[:, 0]
-    w = C._project(x, weights_proj) * F32(weights_scale(cfg))
+    w = C.project(x, weights_proj) * F32(weights_scale(cfg))
     return {"q_i8": out_q.reshape(T * IH, ID), "q_scale": out_s.reshape(T * IH, 1), "head_w": w}
 
 
@@ -73,16 +65,16 @@ def golden_kv(x, wkv, wgate, ape, ape_row, kv_state, score_state, state_slot, po
               rope_sin, hadamard, k_cache, k_scale, cfg):
     ID, ratio = cfg.indexer_dim, 4
     at_id = cfg.with_(head_dim=ID)
-    kv = C._project(x, wkv)
-    gate = C._project(x, wgate, ape[ape_row[:, 0]])
+    kv = C.project(x, wkv)
+    gate = C.project(x, wgate, ape[ape_row[:, 0]])
     for t in range(cfg.tokens):
         if state_slot[t, 0] >= 0:
             kv_state[state_slot[t, 0]], score_state[state_slot[t, 0]] = kv[t], gate[t]
         dst, base = cmp_slot[t, 0], pool_base[t, 0]
         if dst < 0:
             continue
-        y = C._pool(kv_state, score_state, base, ratio, True, ID)
-        row = C._norm_rope(y, gamma, rope_cos[t], rope_sin[t], at_id)
+        y = C.pool(kv_state, score_state, base, ratio, True, ID)
+        row = C.norm_rope(y, gamma, rope_cos[t], rope_sin[t], at_id)
         hk = rotate(row, hadamard, ID).astype(BF16).astype(F32)
         k_cache[dst:dst + 1], k_scale[:, dst:dst + 1] = quantize(hk, cfg)
         kv_state[base:base + ratio] = kv_state[base + ratio:base + 2 * ratio].copy()

@@ -27,9 +27,10 @@ import pto.language as pl
 from pto import testing as pt
 
 from models.deepseek_v4.compressor import norm_rope, project
-from models.deepseek_v4.compressor_cases import _norm_rope, _project
+from models.deepseek_v4 import compressor_cases as C
 from models.deepseek_v4.config import FLASH, SMALL, Config
-from models.deepseek_v4.moe_common import INT8_MAX, quant_scale
+from models.deepseek_v4.moe_common import quant_scale
+from models.deepseek_v4.moe_golden import quant_scale as golden_quant_scale
 
 F32 = np.float32
 
@@ -120,29 +121,13 @@ def qkv_proj_rope_entry(x, wq_a, gamma_cq, wq_b, wq_b_scale, wkv, gamma_ckv, rop
 
 
 # --- numpy golden: the kernel's FP32 steps on the kernel's tile shapes ----------------------------
-def _rsqrt(v):
-    """The interpreter's rsqrt: evaluated in FP64, rounded once to FP32."""
-    return (1.0 / np.sqrt(v.astype(np.float64))).astype(F32)
-
-
 def golden_qr(x, wq_a, gamma_cq, cfg):
     """(qn [T, q_lora] FP32, qr INT8, qr_scale [T, 1] FP32)."""
-    qa = _project(x, wq_a)
+    qa = C.project(x, wq_a)
     ms = (qa * qa).sum(axis=1, keepdims=True, dtype=F32) * F32(1.0 / qa.shape[1])
-    qn = (qa * _rsqrt(ms + F32(cfg.rms_eps))) * gamma_cq.astype(F32)
-    scale = np.maximum(np.abs(qn).max(axis=1, keepdims=True), F32(cfg.int8_amax_eps)) / F32(INT8_MAX)
+    qn = (qa * C.rsqrt(ms + F32(cfg.rms_eps))) * gamma_cq.astype(F32)
+    scale = golden_quant_scale(np.abs(qn).max(axis=1, keepdims=True), cfg.int8_amax_eps)
     return qn, np.rint(qn / scale).astype(np.int8), scale
-
-
-def golden_head(qf, cos, sin, cfg):
-    """One head, every token: [T, head_dim] FP32 -> RMS-normalized, rotated, BF16."""
-    nope = cfg.nope_dim
-    ms = (qf * qf).sum(axis=1, keepdims=True, dtype=F32) * F32(1.0 / qf.shape[1])
-    qn = qf * _rsqrt(ms + F32(cfg.rms_eps))
-    x0, x1 = qn[:, nope::2], qn[:, nope + 1::2]
-    out = qn.copy()
-    out[:, nope::2], out[:, nope + 1::2] = x0 * cos - x1 * sin, x0 * sin + x1 * cos
-    return out.astype(pl.BF16.np)
 
 
 def golden(x, wq_a, gamma_cq, wq_b, wq_b_scale, wkv, gamma_ckv, rope_cos, rope_sin, q, kv, qr, qr_scale, cfg):
@@ -151,10 +136,10 @@ def golden(x, wq_a, gamma_cq, wq_b, wq_b_scale, wkv, gamma_ckv, rope_cos, rope_s
     acc = (qr_g.astype(np.float64) @ wq_b.astype(np.float64)).astype(F32)
     q_full = (acc * scale) * wq_b_scale
     d = cfg.head_dim
-    q_out = np.stack([golden_head(q_full[:, h * d:(h + 1) * d], rope_cos, rope_sin, cfg)
+    q_out = np.stack([C.norm_rope(q_full[:, h * d:(h + 1) * d], None, rope_cos, rope_sin, cfg)
                       for h in range(cfg.heads)], axis=1)
-    kvf, g = _project(x, wkv), gamma_ckv.astype(F32)
-    kv_out = np.concatenate([_norm_rope(kvf[t:t + 1], g, rope_cos[t], rope_sin[t], cfg)
+    kvf, g = C.project(x, wkv), gamma_ckv.astype(F32)
+    kv_out = np.concatenate([C.norm_rope(kvf[t:t + 1], g, rope_cos[t], rope_sin[t], cfg)
                              for t in range(x.shape[0])])
     return {"q": q_out, "kv": kv_out, "qr": qr_g, "qr_scale": scale}
 

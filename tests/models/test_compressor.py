@@ -29,9 +29,9 @@ def test_golden_pool_matches_float64_softmax_pooling():
     kv, sc = rng.standard_normal((128, 64)).astype(np.float32), rng.standard_normal((128, 64)).astype(np.float32)
     p = np.exp(sc.astype(np.float64))
     want = (kv * p).sum(axis=0) / p.sum(axis=0)
-    assert np.allclose(C._pool(kv, sc, 0, 128, False, 64)[0], want, rtol=1e-5, atol=1e-6)
+    assert np.allclose(C.pool(kv, sc, 0, 128, False, 64)[0], want, rtol=1e-5, atol=1e-6)
     # overlap: the previous rows' first half with the current rows' second half
     kv8, sc8 = rng.standard_normal((8, 128)).astype(np.float32), rng.standard_normal((8, 128)).astype(np.float32)
     k = np.concatenate([kv8[:4, :64], kv8[4:, 64:]])
     s = np.exp(np.concatenate([sc8[:4, :64], sc8[4:, 64:]]).astype(np.float64))
-    assert np.allclose(C._pool(kv8, sc8, 0, 4, True, 64)[0], (k * s).sum(0) / s.sum(0), rtol=1e-5, atol=1e-6)
+    assert np.allclose(C.pool(kv8, sc8, 0, 4, True, 64)[0], (k * s).sum(0) / s.sum(0), rtol=1e-5, atol=1e-6)

@@ -85,15 +85,15 @@ def _normed_rows(inp, cfg):
     """{t: the normed, RoPE'd BF16 key row of closing token t, as float64} (compressor_cases)."""
     at_id = cfg.with_(head_dim=cfg.indexer_dim)
     kv_state, score_state = inp["kv_state"].copy(), inp["score_state"].copy()
-    kv, gate = C._project(inp["x"], inp["wkv"]), C._project(inp["x"], inp["wgate"], inp["ape"][inp["ape_row"][:, 0]])
+    kv, gate = C.project(inp["x"], inp["wkv"]), C.project(inp["x"], inp["wgate"], inp["ape"][inp["ape_row"][:, 0]])
     out = {}
     for t in range(cfg.tokens):
         row, dst, base = inp["state_slot"][t, 0], inp["cmp_slot"][t, 0], inp["pool_base"][t, 0]
         if row >= 0:
             kv_state[row], score_state[row] = kv[t], gate[t]
         if dst >= 0:
-            y = C._pool(kv_state, score_state, base, 4, True, cfg.indexer_dim)
-            out[t] = C._norm_rope(y, inp["gamma"], inp["rope_cos"][t], inp["rope_sin"][t], at_id)[0].astype(F64)
+            y = C.pool(kv_state, score_state, base, 4, True, cfg.indexer_dim)
+            out[t] = C.norm_rope(y, inp["gamma"], inp["rope_cos"][t], inp["rope_sin"][t], at_id)[0].astype(F64)
             kv_state[base:base + 4] = kv_state[base + 4:base + 8].copy()
             score_state[base:base + 4] = score_state[base + 4:base + 8].copy()
     return out
