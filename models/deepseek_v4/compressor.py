@@ -64,21 +64,34 @@ def pooled_row(kv_state, score_state, base, ratio, overlap, d):
 
 
 @pl.jit.inline
-def norm_rope(y, gamma, rope_cos, rope_sin, t, cfg):
-    """RMSNorm(gamma) then forward interleaved RoPE on the last rope dims: [1, d] BF16."""
-    d, R, R2, nope = cfg.head_dim, cfg.rope_dim, cfg.rope_dim // 2, cfg.nope_dim
+def norm_rope_rows(y, gamma, cos, sin, cfg):
+    """Rows of y [n, d] FP32: RMSNorm (times gamma [1, d] unless None), then forward interleaved
+    RoPE on the last rope dims by cos/sin [n, rope_dim // 2] -> [n, d] BF16. All rows' pairs at
+    once: row r * R2 + i of the [n * R2, 2] view is row r's pair i, and so is row r * R2 + i of
+    the reshaped cos/sin."""
+    n, d = y.shape
+    R, R2 = cfg.rope_dim, cfg.rope_dim // 2
+    nope = d - R
     rs = pl.rsqrt(pl.add(pl.mul(pl.row_sum(pl.mul(y, y)), 1.0 / d), cfg.rms_eps))
-    yn = pl.col_expand_mul(pl.row_expand_mul(y, rs), gamma)
-    pairs = pl.reshape(yn[0:1, nope:d], [R2, 2])
-    cos = pl.reshape(rope_cos[t:t + 1, 0:R2], [R2, 1])
-    sin = pl.reshape(rope_sin[t:t + 1, 0:R2], [R2, 1])
+    yn = pl.row_expand_mul(y, rs)
+    if gamma is not None:
+        yn = pl.col_expand_mul(yn, gamma)
+    pairs = pl.reshape(pl.read(yn, [0, nope], [n, R]), [n * R2, 2])  # a copy: a column slice is no row block
+    c, s = pl.reshape(cos, [n * R2, 1]), pl.reshape(sin, [n * R2, 1])
     x0, x1 = pairs[:, 0:1], pairs[:, 1:2]
-    rot = pl.full([R2, 2], dtype=pl.FP32, value=0.0)
-    rot = pl.assemble(rot, pl.sub(pl.mul(x0, cos), pl.mul(x1, sin)), [0, 0])
-    rot = pl.assemble(rot, pl.add(pl.mul(x0, sin), pl.mul(x1, cos)), [0, 1])
-    out = pl.full([1, d], dtype=pl.BF16, value=0.0)
-    out = pl.assemble(out, pl.cast(yn[0:1, 0:nope], pl.BF16), [0, 0])
-    return pl.assemble(out, pl.cast(pl.reshape(rot, [1, R]), pl.BF16), [0, nope])
+    rot = pl.full([n * R2, 2], dtype=pl.FP32, value=0.0)
+    rot = pl.assemble(rot, pl.sub(pl.mul(x0, c), pl.mul(x1, s)), [0, 0])
+    rot = pl.assemble(rot, pl.add(pl.mul(x0, s), pl.mul(x1, c)), [0, 1])
+    out = pl.full([n, d], dtype=pl.BF16, value=0.0)
+    out = pl.assemble(out, pl.cast(yn[:, 0:nope], pl.BF16), [0, 0])
+    return pl.assemble(out, pl.cast(pl.reshape(rot, [n, R]), pl.BF16), [0, nope])
+
+
+@pl.jit.inline
+def norm_rope(y, gamma, rope_cos, rope_sin, t, cfg):
+    """One row y [1, d] FP32 at token t's angles: norm_rope_rows."""
+    R2 = cfg.rope_dim // 2
+    return norm_rope_rows(y, gamma, rope_cos[t:t + 1, 0:R2], rope_sin[t:t + 1, 0:R2], cfg)
 
 
 @pl.jit.inline

@@ -26,7 +26,7 @@ import numpy as np
 import pto.language as pl
 from pto import testing as pt
 
-from models.deepseek_v4.compressor import norm_rope, project
+from models.deepseek_v4.compressor import norm_rope, norm_rope_rows, project
 from models.deepseek_v4 import compressor_cases as C
 from models.deepseek_v4.config import FLASH, SMALL, Config
 from models.deepseek_v4.moe_common import quant_scale
@@ -52,27 +52,6 @@ def quant_qr(qa, gamma_cq, qr, qr_scale, cfg):
 
 
 @pl.jit.inline
-def head_norm_rope(qf, rope_cos, rope_sin, cfg):
-    """qf [T, head_dim] FP32 (one head, every token) -> RMS-normalized (no weight), RoPE on the
-    last rope_dim: [T, head_dim] BF16. Pairs of all T rows at once: row t * R2 + i of the
-    [T * R2, 2] view is token t's pair i, and so is row t * R2 + i of the reshaped cos/sin."""
-    n, d = qf.shape
-    R, R2, nope = cfg.rope_dim, cfg.rope_dim // 2, cfg.nope_dim
-    rs = pl.rsqrt(pl.add(pl.mul(pl.row_sum(pl.mul(qf, qf)), 1.0 / d), cfg.rms_eps))
-    qn = pl.row_expand_mul(qf, rs)
-    pairs = pl.reshape(pl.read(qn, [0, nope], [n, R]), [n * R2, 2])  # a copy: a column slice is no row block
-    cos = pl.reshape(rope_cos[0:n, 0:R2], [n * R2, 1])
-    sin = pl.reshape(rope_sin[0:n, 0:R2], [n * R2, 1])
-    x0, x1 = pairs[:, 0:1], pairs[:, 1:2]
-    rot = pl.full([n * R2, 2], dtype=pl.FP32, value=0.0)
-    rot = pl.assemble(rot, pl.sub(pl.mul(x0, cos), pl.mul(x1, sin)), [0, 0])
-    rot = pl.assemble(rot, pl.add(pl.mul(x0, sin), pl.mul(x1, cos)), [0, 1])
-    out = pl.full([n, d], dtype=pl.BF16, value=0.0)
-    out = pl.assemble(out, pl.cast(qn[:, 0:nope], pl.BF16), [0, 0])
-    return pl.assemble(out, pl.cast(pl.reshape(rot, [n, R]), pl.BF16), [0, nope])
-
-
-@pl.jit.inline
 def q_heads(qr, qr_scale, wq_b, wq_b_scale, q_flat, rope_cos, rope_sin, cfg):
     """q_flat [T, heads * head_dim] BF16: head h = one SPMD block; INT8 x INT8 -> INT32 is exact,
     and |acc| <= q_lora * 127 * 127 < 2**24, so its FP32 conversion is exact too."""
@@ -85,7 +64,8 @@ def q_heads(qr, qr_scale, wq_b, wq_b_scale, q_flat, rope_cos, rope_sin, cfg):
             acc = pl.matmul_acc(acc, qr[0:T, kb * k:(kb + 1) * k], wq_b[kb * k:(kb + 1) * k, c0:c0 + d])
         qf = pl.col_expand_mul(pl.row_expand_mul(pl.cast(acc, pl.FP32), qr_scale[0:T, 0:1]),
                                wq_b_scale[0:1, c0:c0 + d])
-        q_flat[0:T, c0:c0 + d] = head_norm_rope(qf, rope_cos, rope_sin, cfg)
+        R2 = cfg.rope_dim // 2  # RMS-normalized without a weight, then RoPE
+        q_flat[0:T, c0:c0 + d] = norm_rope_rows(qf, None, rope_cos[0:T, 0:R2], rope_sin[0:T, 0:R2], cfg)
 
 
 @pl.jit.inline
