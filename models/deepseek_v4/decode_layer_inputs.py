@@ -58,8 +58,9 @@ def o_proj_weights(cfg: Config, seed: int) -> dict:
             "wo_b_scale": pt.uniform((1, cfg.hidden), pl.FP32, 1e-4, 1e-3, seed=seed + 3)}
 
 
-def compressor_weights(cfg: Config, prefix: str, dim: int, ratio: int, seqs: int, seed: int) -> dict:
-    """A compressor's projections and its state (overlap doubles the width and the slots)."""
+def compressor_weights(cfg: Config, prefix: str, states: str, dim: int, ratio: int, seqs: int, seed: int) -> dict:
+    """A compressor's projections (`prefix`wkv, ...) and its states (`states`kv_state and
+    `states`score_state, the layer's InOut parameters); overlap doubles the width and the slots."""
     overlap = ratio == 4
     W, slots = dim * (2 if overlap else 1), ratio * (2 if overlap else 1)
     D = cfg.hidden
@@ -67,8 +68,8 @@ def compressor_weights(cfg: Config, prefix: str, dim: int, ratio: int, seqs: int
             f"{prefix}wgate": pt.normal((D, W), pl.BF16, seed=seed + 1, scale=D ** -0.5),
             f"{prefix}ape": pt.normal((ratio, W), pl.FP32, seed=seed + 2, scale=0.1),
             f"{prefix}gamma": pt.uniform((1, dim), pl.FP32, 0.5, 1.5, seed=seed + 3),
-            f"{prefix}state_kv": pt.normal((seqs * slots, W), pl.FP32, seed=seed + 4),
-            f"{prefix}state_score": pt.normal((seqs * slots, W), pl.FP32, seed=seed + 5)}
+            f"{states}kv_state": pt.normal((seqs * slots, W), pl.FP32, seed=seed + 4),
+            f"{states}score_state": pt.normal((seqs * slots, W), pl.FP32, seed=seed + 5)}
 
 
 def indexer_weights(cfg: Config, seed: int) -> dict:
@@ -99,20 +100,13 @@ def inputs(cfg: Config, layer_type: str, step: Step) -> dict:
     names = ["ori_slot", "win_idx", "rope_cos", "rope_sin"]
     if ratio:
         inp["cmp_kv"] = pt.normal((cfg.cmp_history, cfg.head_dim), pl.BF16, seed=3)
-        inp.update(compressor_weights(cfg, "cmp_", cfg.head_dim, ratio, step.sequences, 50))
+        inp.update(compressor_weights(cfg, "cmp_", "", cfg.head_dim, ratio, step.sequences, 50))
         names += ["ape_row", "state_slot", "pool_base", "cmp_slot", "cmp_rope_cos", "cmp_rope_sin"]
     if ratio == 128:
         names.append("hca_idx")
     if ratio == 4:
         inp.update(indexer_weights(cfg, 60))
-        inp.update(compressor_weights(cfg, "idx_", cfg.indexer_dim, ratio, step.sequences, 70))
+        inp.update(compressor_weights(cfg, "idx_", "idx_", cfg.indexer_dim, ratio, step.sequences, 70))
         names += ["cmp_base", "cmp_len"]
     inp.update({n: StepTable(step, ratio, n) for n in names})
-    return _as_parameters(inp)
-
-
-def _as_parameters(inp: dict) -> dict:
-    """The compressor states' input names are the layer's InOut parameter names."""
-    rename = {"cmp_state_kv": "kv_state", "cmp_state_score": "score_state",
-              "idx_state_kv": "idx_kv_state", "idx_state_score": "idx_score_state"}
-    return {rename.get(k, k): v for k, v in inp.items()}
+    return inp
