@@ -81,7 +81,7 @@ def stacked_layers(x_hc, x_next: pl.Out, kv_cache: pl.InOut, cmp_kv: pl.InOut = 
                    idx_kv_state: pl.InOut = None, idx_score_state: pl.InOut = None, *, cfg, layer_type, layer_id,
                    n, **w):
     """`decode_layer` n times over: layer i's x_next is layer i + 1's x_hc."""
-    caches = DL.layer_caches(kv_cache, cmp_kv, kv_state, score_state, idx_k, idx_k_scale, idx_kv_state,
+    caches = DL.layer_caches(layer_type, kv_cache, cmp_kv, kv_state, score_state, idx_k, idx_k_scale, idx_kv_state,
                              idx_score_state)
     x = x_hc
     for i in pl.static_range(n):

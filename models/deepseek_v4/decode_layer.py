@@ -29,6 +29,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 import pto.language as pl
+from pto.errors import PlValueError
 
 from models.deepseek_v4.compressor import compressor
 from models.deepseek_v4.hc_post import hc_post
@@ -152,13 +153,38 @@ def ffn(x_attn, x_next, layer_id, manual, w, cfg):
 @pl.jit.inline
 def layer(x_hc, x_next, caches, cfg, layer_type, layer_id, manual, w):
     T, hc, D = x_hc.shape
-    if layer_type not in LAYER_TYPES:
-        raise ValueError(f"layer_type '{layer_type}' is not one of {', '.join(LAYER_TYPES)}")
     x_attn = attention(pl.reshape(x_hc, [T * hc, D]), caches, layer_type, manual, w, cfg)
     ffn(x_attn, pl.reshape(x_next, [T * hc, D]), layer_id, manual, w, cfg)
 
 
-def layer_caches(kv_cache, cmp_kv, kv_state, score_state, idx_k, idx_k_scale, idx_kv_state, idx_score_state):
+CACHES = {"swa": ("kv_cache",), "hca": ("kv_cache", "cmp_kv", "kv_state", "score_state")}
+CACHES["csa"] = CACHES["hca"] + ("idx_k", "idx_k_scale", "idx_kv_state", "idx_score_state")
+
+
+def check_layer(layer_type, caches: dict) -> None:
+    """The caller's mistakes, named before tracing trips over them (caches by parameter name)."""
+    if layer_type not in LAYER_TYPES:
+        raise PlValueError(f"layer_type {layer_type!r} is not a decode layer type: pass one of "
+                           f"{', '.join(map(repr, LAYER_TYPES))}")
+    missing = [name for name in CACHES[layer_type] if caches[name] is None]
+    if missing:
+        raise PlValueError(f"a {layer_type} layer updates {', '.join(missing)}: pass them (InOut tensors)")
+
+
+class LayerWeights(dict):
+    """The layer's keyword tensors (weights and step tables): a missing one is named."""
+
+    def __missing__(self, name):
+        raise PlValueError(f"the decode layer reads '{name}', which was not passed: pass it as a keyword "
+                           f"argument (decode_layer_inputs.py makes every one)")
+
+
+def layer_caches(layer_type, kv_cache, cmp_kv, kv_state, score_state, idx_k, idx_k_scale, idx_kv_state,
+                 idx_score_state):
+    """The caches a layer of `layer_type` updates, checked, grouped as the stages take them."""
+    check_layer(layer_type, {"kv_cache": kv_cache, "cmp_kv": cmp_kv, "kv_state": kv_state,
+                             "score_state": score_state, "idx_k": idx_k, "idx_k_scale": idx_k_scale,
+                             "idx_kv_state": idx_kv_state, "idx_score_state": idx_score_state})
     return {"kv": kv_cache, "cmp_kv": cmp_kv, "kv_state": kv_state, "score_state": score_state,
             "idx": {"k": idx_k, "k_scale": idx_k_scale, "kv_state": idx_kv_state, "score_state": idx_score_state}}
 
@@ -169,8 +195,9 @@ def decode_layer(x_hc, x_next: pl.Out, kv_cache: pl.InOut, cmp_kv: pl.InOut = No
                  idx_kv_state: pl.InOut = None, idx_score_state: pl.InOut = None, *, cfg, layer_type, layer_id,
                  **w):
     """x_hc, x_next [T, hc, D] FP32; automatic scopes."""
-    caches = layer_caches(kv_cache, cmp_kv, kv_state, score_state, idx_k, idx_k_scale, idx_kv_state, idx_score_state)
-    layer(x_hc, x_next, caches, cfg, layer_type, layer_id, False, w)
+    caches = layer_caches(layer_type, kv_cache, cmp_kv, kv_state, score_state, idx_k, idx_k_scale, idx_kv_state,
+                          idx_score_state)
+    layer(x_hc, x_next, caches, cfg, layer_type, layer_id, False, LayerWeights(w))
 
 
 @pl.jit(auto_scope=False)
@@ -179,5 +206,6 @@ def decode_layer_manual(x_hc, x_next: pl.Out, kv_cache: pl.InOut, cmp_kv: pl.InO
                         idx_k_scale: pl.InOut = None, idx_kv_state: pl.InOut = None,
                         idx_score_state: pl.InOut = None, *, cfg, layer_type, layer_id, **w):
     """The same layer with one explicit scope per stage."""
-    caches = layer_caches(kv_cache, cmp_kv, kv_state, score_state, idx_k, idx_k_scale, idx_kv_state, idx_score_state)
-    layer(x_hc, x_next, caches, cfg, layer_type, layer_id, True, w)
+    caches = layer_caches(layer_type, kv_cache, cmp_kv, kv_state, score_state, idx_k, idx_k_scale, idx_kv_state,
+                          idx_score_state)
+    layer(x_hc, x_next, caches, cfg, layer_type, layer_id, True, LayerWeights(w))

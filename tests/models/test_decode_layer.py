@@ -81,3 +81,26 @@ def test_automatic_scopes_use_less_memory_and_no_longer_schedule(layer_type):
         paths[scopes] = predict(simulate_case(case)[0]).critical_path
     assert plans["auto"] < plans["manual"]
     assert paths["auto"] <= paths["manual"] * (1 + 1e-9)
+
+
+def test_a_caller_mistake_is_named_without_our_internals():
+    """An unknown layer type, a cache the layer type updates, a weight: each a PlValueError
+    saying what to pass, with the traceback cut to user frames."""
+    from pto.errors import PlValueError
+
+    case = BY_NAME["decode_swa_auto_small"]
+    inp = case.make_inputs()
+    for layer_type, missing in (("mla", "'swa', 'hca', 'csa'"), ("hca", "cmp_kv, kv_state, score_state")):
+        with pytest.raises(PlValueError, match=missing) as e:
+            case.kernel.compile(**inp, **{**case.consts, "layer_type": layer_type})
+        files = [tb.tb_frame.f_code.co_filename for tb in _frames(e.tb)][2:]  # past this test and compile's re-raise
+        assert files and not any("/pto/" in f for f in files), files
+    del inp["wq_a"]
+    with pytest.raises(PlValueError, match="'wq_a', which was not passed"):
+        case.kernel.compile(**inp, **case.consts)
+
+
+def _frames(tb):
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
